@@ -1,0 +1,202 @@
+"""The token manager: one cached access token, renewed ahead of expiry, single flight.
+
+The identity service allows about 10 token calls a minute per IP, so the rules are:
+
+- the token is cached in memory and renewed 60 s before it expires (or halfway through
+  its life, for short-lived tokens), through the rotating refresh token when there is
+  one, and with client credentials when refresh fails;
+- however many calls wait, one renewal is in flight; while a still-valid token is being
+  renewed ahead of time, callers keep using it instead of waiting;
+- a lifetime that makes no sense (``expires_in`` <= 0 or over a day) never turns into a
+  token call per request: the JWT ``exp`` claim is used instead, else a default;
+- on a 401 the client drops exactly the token it used (never a newer one).
+
+Secrets and tokens are hidden from every repr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote
+
+from ._config import ClientConfig
+from ._transport import Answer
+from ._wire import decode_json, dumps, structure, unwrap_envelope
+from .errors import DecodeError, PayvenError
+from .models import Token
+
+__all__ = ["DEFAULT_LIFETIME", "MAX_LIFETIME", "RENEW_SKEW", "TokenManager", "token_lifetime"]
+
+logger = logging.getLogger("payven.auth")
+
+RENEW_SKEW = 60.0
+DEFAULT_LIFETIME = 300.0
+MAX_LIFETIME = 86_400.0
+
+#: Sends one identity request: (path, JSON body) -> answer, raising payven errors.
+PostJson = Callable[[str, bytes], Awaitable[Answer]]
+
+
+def _jwt_expiry(token: str) -> float | None:
+    """The ``exp`` claim (Unix seconds) of a JWT, or None when it is not a JWT."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        padded = parts[1] + "=" * (-len(parts[1]) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(padded))
+    except (ValueError, TypeError):
+        return None
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    if isinstance(exp, (int, float)) and not isinstance(exp, bool):
+        return float(exp)
+    return None
+
+
+def token_lifetime(token: Token, *, now: float) -> float:
+    """Seconds the token stays valid, from ``expires_in``, the JWT ``exp``, or a default."""
+    if token.expires_in is not None and 0 < token.expires_in <= MAX_LIFETIME:
+        return float(token.expires_in)
+    expiry = _jwt_expiry(token.access_token)
+    if expiry is not None and 0 < expiry - now <= MAX_LIFETIME:
+        return expiry - now
+    return DEFAULT_LIFETIME
+
+
+def decode_token(answer: Answer) -> Token:
+    """Decode a token answer: flat, nested under ``token``, or inside a ``data`` envelope."""
+    payload: Any = decode_json(answer.body)
+    payload, _ = unwrap_envelope(payload)
+    if isinstance(payload, dict) and "access_token" not in payload and "accessToken" not in payload:
+        for key in ("data", "token", "Token"):
+            inner = payload.get(key)
+            if isinstance(inner, dict):
+                return decode_token_payload(inner)
+    return decode_token_payload(payload)
+
+
+def decode_token_payload(payload: Any) -> Token:
+    """Decode a token mapping whose keys may also be nested one level deeper."""
+    if isinstance(payload, dict) and isinstance(payload.get("token"), dict):
+        payload = payload["token"]
+    token = structure(payload, Token)
+    if not token.access_token:
+        raise DecodeError("the token answer carries no access_token")
+    return token
+
+
+class TokenManager:
+    """Keeps one valid access token for a client."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        post_json: PostJson,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._config = config
+        self._post_json = post_json
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._lock = asyncio.Lock()
+        self._token: Token | None = None
+        self._expires_at = 0.0
+        self._renew_at = 0.0
+        self._refresh_expires_at: float | None = None
+        #: How many token and refresh requests this manager has made (for tests and stats).
+        self.requests_made = 0
+        slug = quote(config.slug, safe="")
+        self._token_path = f"/api/v1/auth/{slug}/token"
+        self._refresh_path = f"/api/v1/auth/{slug}/refresh"
+
+    def __repr__(self) -> str:
+        state = (
+            "empty"
+            if self._token is None
+            else f"valid for {self._expires_at - self._clock():.0f} s"
+        )
+        return f"<TokenManager slug={self._config.slug!r} {state}>"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The values that must never appear in text leaving the library."""
+        values = [self._config.client_secret]
+        if self._token is not None:
+            values.append(self._token.access_token)
+            if self._token.refresh_token:
+                values.append(self._token.refresh_token)
+        return tuple(values)
+
+    async def access_token(self) -> str:
+        """A valid access token, renewing it first when it is due."""
+        token = self._token
+        now = self._clock()
+        if token is not None and now < self._renew_at:
+            return token.access_token
+        if token is not None and now < self._expires_at and self._lock.locked():
+            # Someone is already renewing ahead of time; this token is still good.
+            return token.access_token
+        async with self._lock:
+            token = self._token
+            if token is not None and self._clock() < self._renew_at:
+                return token.access_token
+            return (await self._renew()).access_token
+
+    async def current_token(self) -> Token:
+        """The full current token (renewed first when due)."""
+        await self.access_token()
+        assert self._token is not None
+        return self._token
+
+    def invalidate(self, access_token: str) -> None:
+        """Forget ``access_token`` if it is still the current one (after a 401)."""
+        if self._token is not None and self._token.access_token == access_token:
+            logger.debug("dropping the access token the server refused")
+            self._renew_at = self._expires_at = 0.0
+
+    async def _renew(self) -> Token:
+        previous = self._token
+        if previous is not None and previous.refresh_token and self._refresh_usable():
+            try:
+                return self._store(await self._request(self._refresh_path, previous.refresh_token))
+            except PayvenError as exc:
+                logger.debug("refresh failed (%s); using client credentials", type(exc).__name__)
+        return self._store(await self._request(self._token_path, None))
+
+    def _refresh_usable(self) -> bool:
+        return self._refresh_expires_at is None or self._clock() < self._refresh_expires_at
+
+    async def _request(self, path: str, refresh_token: str | None) -> Token:
+        if refresh_token is None:
+            body = {
+                "client_id": self._config.client_id,
+                "client_secret": self._config.client_secret,
+            }
+        else:
+            body = {"refresh_token": refresh_token}
+        self.requests_made += 1
+        answer = await self._post_json(path, dumps(body))
+        return decode_token(answer)
+
+    def _store(self, token: Token) -> Token:
+        now = self._clock()
+        lifetime = token_lifetime(token, now=self._wall_clock())
+        self._token = token
+        self._expires_at = now + lifetime
+        self._renew_at = now + max(lifetime - RENEW_SKEW, lifetime / 2)
+        refresh_life = token.refresh_expires_in
+        self._refresh_expires_at = (
+            now + refresh_life
+            if refresh_life is not None and 0 < refresh_life <= 10 * MAX_LIFETIME
+            else None
+        )
+        logger.debug("new access token, valid for %.0f s", lifetime)
+        return token

@@ -1,0 +1,175 @@
+"""The only user of aiohttp's client: session ownership, one HTTP exchange, error mapping.
+
+Every aiohttp and OS exception is turned into a payven exception here, chained with
+``from``; ``CancelledError`` passes through untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import platform
+import time
+from collections.abc import Mapping
+
+import aiohttp
+import attrs
+from multidict import CIMultiDictProxy
+
+from ._config import ClientConfig, Timeout
+from ._version import __version__
+from .errors import DecodeError, PayvenConnectionError, PayvenTimeoutError, TransportError
+
+__all__ = ["USER_AGENT", "Answer", "Transport"]
+
+logger = logging.getLogger("payven.http")
+
+USER_AGENT = (
+    f"payven-python/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
+)
+
+
+@attrs.frozen
+class Answer:
+    """One HTTP answer, fully read."""
+
+    status: int
+    headers: CIMultiDictProxy[str] | Mapping[str, str]
+    body: bytes
+
+    @property
+    def correlation_id(self) -> str | None:
+        """The ``X-Correlation-Id`` header, if the server sent one."""
+        return self.headers.get("X-Correlation-Id")
+
+
+class Transport:
+    """Sends requests over one aiohttp session, created lazily inside the running loop.
+
+    A caller-owned session is used as it is and never closed here.
+    """
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        connection_limit: int = 100,
+    ) -> None:
+        self._config = config
+        self._session = session
+        self._owns_session = session is None
+        self._connection_limit = connection_limit
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`aclose` has run."""
+        return self._closed
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise TransportError("the client is closed", request_sent=False)
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._connection_limit,
+                ssl=self._config.ssl_context if self._config.ssl_context is not None else True,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                auto_decompress=True,
+            )
+        return self._session
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        body: bytes | None = None,
+        timeout: Timeout,
+        attempt: int = 1,
+    ) -> Answer:
+        """Make one HTTP exchange and read the whole answer, within ``timeout``."""
+        session = self._get_session()
+        started = time.perf_counter()
+        client_timeout = aiohttp.ClientTimeout(total=timeout.total, connect=timeout.connect)
+        if not self._owns_session:
+            # A caller's session may lack our defaults; add them per request.
+            headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **headers}
+        try:
+            async with session.request(
+                method, url, headers=headers, data=body, timeout=client_timeout
+            ) as response:
+                payload = await self._read(response)
+                answer = Answer(response.status, response.headers, payload)
+        except aiohttp.ClientConnectorError as exc:
+            raise PayvenConnectionError(
+                f"cannot connect to {_origin(url)}: {exc.os_error.strerror or type(exc).__name__}",
+                request_sent=False,
+            ) from exc
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise PayvenTimeoutError(
+                f"timed out connecting to {_origin(url)} after {timeout.connect} s",
+                request_sent=False,
+            ) from exc
+        except asyncio.TimeoutError as exc:
+            raise PayvenTimeoutError(
+                f"no complete answer from {_origin(url)} within {timeout.total} s"
+            ) from exc
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+            raise PayvenConnectionError(
+                f"connection to {_origin(url)} failed: {type(exc).__name__}"
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise TransportError(
+                f"HTTP error talking to {_origin(url)}: {type(exc).__name__}"
+            ) from exc
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d in %.1f ms (attempt %d, correlation id %s)",
+                method,
+                _path(url),
+                answer.status,
+                (time.perf_counter() - started) * 1000,
+                attempt,
+                answer.correlation_id,
+            )
+        return answer
+
+    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
+        cap = self._config.max_response_bytes
+        length = response.content_length
+        if length is not None:
+            if length > cap:
+                raise DecodeError(f"the answer is {length} bytes, over the {cap}-byte limit")
+            return await response.read()
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_any():
+            size += len(chunk)
+            if size > cap:
+                raise DecodeError(f"the answer is over the {cap}-byte limit")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def aclose(self) -> None:
+        """Close the session if we own it. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            await session.close()
+
+
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def _path(url: str) -> str:
+    _, _, rest = url.partition("://")
+    return "/" + rest.split("/", 1)[1] if "/" in rest else "/"

@@ -1,0 +1,219 @@
+"""Every exception payven raises.
+
+The tree::
+
+    PayvenError                       base of everything raised here
+    ├── ConfigurationError            bad or missing client settings (raised at construction)
+    ├── ValidationError               bad input, found before any network I/O; lists every problem
+    ├── APIError                      the service answered with an error
+    │   ├── InvalidRequestError       400 / 422 validation problems
+    │   ├── AuthenticationError       401: bad credentials, expired or invalid token
+    │   ├── PermissionDeniedError     403: forbidden, merchant inactive, IP not allowed, ...
+    │   ├── NotFoundError             404 / 410: unknown payment, session or realm
+    │   ├── ConflictError             409: invalid state transition, duplicate external id
+    │   │   └── IdempotencyConflictError   same Idempotency-Key, different body
+    │   ├── RateLimitError            429, carries ``retry_after`` in seconds
+    │   ├── ServerError               5xx
+    │   └── PaymentDeclinedError      the bank or Payven declined the payment
+    ├── TransportError                no usable HTTP answer
+    │   ├── PayvenConnectionError     connecting, or the connection dropped mid-answer
+    │   └── PayvenTimeoutError        no answer within the timeout
+    ├── DecodeError                   the answer was not what the API documents
+    └── PaymentOutcomeUnknown         a pay was sent but its outcome could not be learnt
+
+Errors are chosen by HTTP status and by the structured ``code`` of the answer, never
+by message text. Every foreign exception (aiohttp, json) is mapped at the boundary and
+chained with ``from``. Messages never carry card data, secrets or tokens: texts that
+come from the server pass through :mod:`payven_async._redact` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from .models import PaymentResult
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "ConflictError",
+    "DecodeError",
+    "IdempotencyConflictError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PaymentDeclinedError",
+    "PaymentOutcomeUnknown",
+    "PayvenConnectionError",
+    "PayvenError",
+    "PayvenTimeoutError",
+    "PermissionDeniedError",
+    "Problem",
+    "RateLimitError",
+    "ServerError",
+    "TransportError",
+    "ValidationError",
+]
+
+
+class PayvenError(Exception):
+    """Base class of every exception raised by payven."""
+
+
+class ConfigurationError(PayvenError, ValueError):
+    """The client was configured wrongly (missing credential, bad URL, bad option)."""
+
+
+@attrs.frozen
+class Problem:
+    """One problem with the caller's input: which field, and what is wrong with it."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class ValidationError(PayvenError, ValueError):
+    """The input is invalid; raised before any network I/O.
+
+    ``problems`` lists every problem found, not just the first one.
+    """
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        count = len(self.problems)
+        lines = "\n".join(f"  - {problem}" for problem in self.problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"invalid input ({count} {noun}):\n{lines}")
+
+
+class APIError(PayvenError):
+    """The Payven service answered with an error.
+
+    Both error formats decode into these attributes: RFC 9457 problem+json (generation
+    B) and the ``{message, isSuccess: false, code, data}`` envelope (generation A).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str | None = None,
+        title: str | None = None,
+        detail: str | None = None,
+        type: str | None = None,
+        correlation_id: str | None = None,
+        provider_error_code: str | None = None,
+        errors: Any = None,
+        retry_after: float | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.type = type
+        self.correlation_id = correlation_id
+        self.provider_error_code = provider_error_code
+        #: Field-level validation errors as the server sent them (a list or a mapping).
+        self.errors = errors
+        #: The server's ``Retry-After`` hint in seconds, when it sent one.
+        self.retry_after = retry_after
+        #: The decoded (redacted) error body, for anything not mapped to an attribute.
+        self.body: Mapping[str, Any] = body if body is not None else {}
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, "
+            f"correlation_id={self.correlation_id!r})"
+        )
+
+
+class InvalidRequestError(APIError):
+    """400 or 422: the service rejected the request as malformed or invalid."""
+
+
+class AuthenticationError(APIError):
+    """401: the credentials or the access token were refused."""
+
+
+class PermissionDeniedError(APIError):
+    """403: authenticated, but not allowed (inactive merchant, IP not allowed, ...)."""
+
+
+class NotFoundError(APIError):
+    """404 or 410: the payment, session or realm does not exist (or has expired)."""
+
+
+class ConflictError(APIError):
+    """409: the request conflicts with the current state of the resource."""
+
+
+class IdempotencyConflictError(ConflictError):
+    """409 ``idempotency_key_in_use``: the key was already used with a different body."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests. ``retry_after`` is the server's wait hint in seconds."""
+
+
+class ServerError(APIError):
+    """5xx: the service, or the bank behind it, failed."""
+
+
+class PaymentDeclinedError(APIError):
+    """The payment was declined (by the bank or by Payven's rules).
+
+    ``code`` is Payven's canonical code (``insufficient_funds``, ``do_not_honor``, ...),
+    ``provider_error_code`` the bank's own (ISO 8583) code, and ``result`` the
+    :class:`~payven_async.models.PaymentResult` when the service sent one.
+    """
+
+    def __init__(self, message: str, *, result: PaymentResult | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.result = result
+
+
+class TransportError(PayvenError):
+    """No usable HTTP answer arrived.
+
+    ``request_sent`` is False only when the request certainly never reached the server
+    (the connection could not be made), which makes even a payment safe to resend.
+    """
+
+    def __init__(self, message: str, *, request_sent: bool = True) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent
+
+
+class PayvenConnectionError(TransportError):
+    """Connecting failed, or the connection dropped before the answer was complete."""
+
+
+class PayvenTimeoutError(TransportError):
+    """No complete answer arrived within the timeout."""
+
+
+class DecodeError(PayvenError):
+    """The answer could not be decoded into the documented shape."""
+
+
+class PaymentOutcomeUnknown(PayvenError):
+    """A pay request was sent, and no answer could be obtained: it may or may not have charged.
+
+    Resolve it by calling ``pay`` again with the same ``idempotency_key`` (the service
+    replays the original answer and never charges twice), or by querying the payment.
+    """
+
+    def __init__(self, message: str, *, idempotency_key: str, external_id: str | None) -> None:
+        super().__init__(message)
+        self.idempotency_key = idempotency_key
+        self.external_id = external_id

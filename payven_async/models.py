@@ -1,0 +1,350 @@
+"""The data payven sends and receives, as attrs classes.
+
+These classes know nothing about JSON: key spelling, envelopes, enum spelling and
+number handling live in :mod:`payven_async._wire`. Attribute names are the snake_case
+of the wire names.
+
+Amounts are integer minor units (kuruş): ``Money(15000, "TRY")`` is 150,00 TRY. Use
+:meth:`Money.from_decimal` to convert from a ``Decimal`` amount in major units.
+
+Response models keep every key the service sent that they do not know in
+``unknown_fields``, so that nothing the API adds is ever silently dropped.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ._redact import REDACTED, mask_pan
+
+if TYPE_CHECKING:
+    from .errors import PayvenError
+
+__all__ = [
+    "Address",
+    "BasketItem",
+    "Buyer",
+    "Card",
+    "CheckoutPaymentMode",
+    "CheckoutSession",
+    "CheckoutSessionRequest",
+    "Money",
+    "OperationType",
+    "PayRequest",
+    "PaymentQuery",
+    "PaymentQueryDetail",
+    "PaymentResult",
+    "QueryOutcome",
+    "Token",
+]
+
+# ISO 4217 minor-unit exponents for the currencies the API mentions; anything else is
+# assumed to have two decimals, as nearly every currency does.
+_MINOR_UNIT_EXPONENTS = {"TRY": 2, "USD": 2, "EUR": 2, "GBP": 2, "JPY": 0}
+
+
+def _hidden(_: object) -> str:
+    return REDACTED
+
+
+def _masked_pan(number: object) -> str:
+    return mask_pan(str(number))
+
+
+def _compact_number(value: str | int) -> str:
+    # People paste "4546 7112 3456 7894"; the API wants the digits alone.
+    return str(value).replace(" ", "").replace("-", "")
+
+
+def _two_digit_month(value: str | int) -> str:
+    text = str(value).strip()
+    return text.zfill(2) if text.isdigit() and len(text) == 1 else text
+
+
+def _four_digit_year(value: str | int) -> str:
+    text = str(value).strip()
+    # "30" means 2030 on a card's face; the API wants four digits.
+    return f"20{text}" if text.isdigit() and len(text) == 2 else text
+
+
+class OperationType(enum.Enum):
+    """What a payment does. Values are the API's names, as sent on the wire."""
+
+    SALE = "Sale"
+    PRE_AUTH = "PreAuth"
+    POST_AUTH = "PostAuth"
+    VOID = "Void"
+    REFUND = "Refund"
+    RECURRING = "Recurring"
+
+
+class CheckoutPaymentMode(enum.Enum):
+    """How a hosted-checkout session takes the card."""
+
+    NON_3D = "Non3D"
+    THREE_D_SECURE = "ThreeDSecure"
+    THREE_D_PAY = "ThreeDPay"
+    THREE_D_PAY_HOSTING = "ThreeDPayHosting"
+
+
+@attrs.frozen
+class Money:
+    """An amount in integer minor units (kuruş for TRY) and its ISO 4217 currency."""
+
+    amount: int
+    currency: str = "TRY"
+
+    @classmethod
+    def from_decimal(cls, value: Decimal | int | str, currency: str = "TRY") -> Money:
+        """Convert a major-unit amount (``Decimal("150.00")``) into minor units (15000).
+
+        Floats are refused: they cannot represent most decimal amounts exactly. A value
+        with more decimals than the currency has minor units is refused too, rather
+        than silently rounded.
+        """
+        if isinstance(value, (float, bool)):
+            raise TypeError("Money.from_decimal takes a Decimal, int or str, never a float")
+        exponent = _MINOR_UNIT_EXPONENTS.get(currency, 2)
+        minor = Decimal(value).scaleb(exponent)
+        if minor != minor.to_integral_value():
+            raise ValueError(
+                f"{value} {currency} has more than {exponent} decimal places; "
+                "round it explicitly before converting"
+            )
+        return cls(int(minor), currency)
+
+    def to_decimal(self) -> Decimal:
+        """The amount in major units, exactly: ``Money(15000)`` is ``Decimal("150.00")``."""
+        return Decimal(self.amount).scaleb(-_MINOR_UNIT_EXPONENTS.get(self.currency, 2))
+
+
+@attrs.frozen
+class Card:
+    """Card details for a payment. The repr masks the number and hides the CVV."""
+
+    holder_name: str
+    number: str = attrs.field(converter=_compact_number, repr=_masked_pan)
+    expire_month: str = attrs.field(converter=_two_digit_month)
+    expire_year: str = attrs.field(converter=_four_digit_year)
+    cvv: str = attrs.field(repr=_hidden)
+
+    def __str__(self) -> str:
+        return f"{self.holder_name} {mask_pan(self.number)}"
+
+
+@attrs.frozen(kw_only=True)
+class Buyer:
+    """The customer paying. ``identity_number`` (T.C. kimlik no) is hidden from the repr."""
+
+    id: str | None = None
+    name: str | None = None
+    surname: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    ip_address: str | None = None
+    identity_number: str | None = attrs.field(default=None, repr=_hidden)
+
+
+@attrs.frozen(kw_only=True)
+class Address:
+    """A billing or shipping address."""
+
+    contact_name: str | None = None
+    city: str | None = None
+    country: str | None = None
+    address: str | None = None
+    postal_code: str | None = None
+
+
+@attrs.frozen
+class BasketItem:
+    """One line of the basket; ``price`` is in integer minor units."""
+
+    id: str
+    name: str
+    price: int
+    quantity: int = 1
+
+
+@attrs.frozen(kw_only=True)
+class PayRequest:
+    """The body of a checkout-session payment (``POST /checkout/sessions/{id}/pay``)."""
+
+    amount: Money
+    card: Card
+    installment: int = 1
+    external_id: str | None = None
+    basket_id: str | None = None
+    description: str | None = None
+    buyer: Buyer | None = None
+    billing_address: Address | None = None
+    shipping_address: Address | None = None
+    basket_items: Sequence[BasketItem] | None = None
+    callback_url: str | None = None
+    cancel_url: str | None = None
+    return_url: str | None = None
+    operation_type: OperationType = OperationType.SALE
+    extra_properties: Mapping[str, str] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CheckoutSessionRequest:
+    """The body of ``POST /checkout/sessions``: a flat amount in minor units and a currency."""
+
+    amount: int
+    currency: str = "TRY"
+    merchant_name: str | None = None
+    allowed_installments: Sequence[int] | None = None
+    description: str | None = None
+    external_id: str | None = None
+    basket_id: str | None = None
+    customer_email: str | None = None
+    customer_phone: str | None = None
+    metadata: Mapping[str, str] | None = None
+    payment_mode: CheckoutPaymentMode | None = None
+    allow_pre_auth: bool | None = None
+    is_test_session: bool | None = None
+    success_url: str | None = None
+    cancel_url: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class PaymentResult:
+    """The answer to a payment operation (``PaymentOperationResultDto``).
+
+    When the service answers with the richer ``PaymentStatusDto`` shape, ``amount``,
+    ``currency``, ``is_3d_secure``, ``created`` and ``basket_id`` are filled too.
+    """
+
+    transaction_id: str | None = None
+    status: str | None = None
+    is_success: bool = False
+    message: str | None = None
+    error_code: str | None = None
+    provider_error_code: str | None = None
+    extra_properties: Mapping[str, str | None] = attrs.field(factory=dict)
+    amount: int | None = None
+    currency: str | None = None
+    is_3d_secure: bool | None = None
+    created: datetime | None = None
+    basket_id: str | None = None
+    unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class PaymentQueryDetail:
+    """One side of a payment query: Payven's own record, or the bank's answer.
+
+    Amounts are exact integers in minor units; ``captured_amount`` arrives as a JSON
+    double and is a ``Decimal`` here, without binary-float noise. Timestamps are
+    timezone-aware.
+    """
+
+    status: str | None = None
+    operation_type: OperationType | str | None = None
+    amount: int | None = None
+    net_amount: int | None = None
+    currency: str | None = None
+    installment_count: int | None = None
+    is_3d_secure: bool | None = None
+    provider_transaction_id: str | None = None
+    auth_code: str | None = None
+    host_reference: str | None = None
+    masked_card_number: str | None = None
+    card_brand: str | None = None
+    card_holder_name: str | None = None
+    bank_code: str | None = None
+    transaction_status: str | None = None
+    charge_type: str | None = None
+    settlement_id: str | None = None
+    captured_amount: Decimal | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    processed_at: datetime | None = None
+    completed_at: datetime | None = None
+    created_at: datetime | None = None
+    unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class PaymentQuery:
+    """The answer to ``GET /payments/{transaction_id}/query``.
+
+    ``internal`` is Payven's record of the payment, ``external`` the bank's live answer
+    (present when ``external_query_available``).
+    """
+
+    transaction_id: str | None = None
+    status: str | None = None
+    is_success: bool = False
+    message: str | None = None
+    external_query_available: bool = False
+    internal: PaymentQueryDetail | None = None
+    external: PaymentQueryDetail | None = None
+    unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class CheckoutSession:
+    """A hosted-checkout session: what ``create`` returns, and everything ``get`` adds."""
+
+    session_id: str | None = None
+    checkout_url: str | None = None
+    expires_at: datetime | None = None
+    status: str | None = None
+    transaction_id: str | None = None
+    tenant_id: str | None = None
+    merchant_id: str | None = None
+    external_merchant_id: str | None = None
+    merchant_name: str | None = None
+    amount: int | None = None
+    currency: str | None = None
+    allowed_installments: Sequence[int] | None = None
+    description: str | None = None
+    external_id: str | None = None
+    basket_id: str | None = None
+    customer_email: str | None = None
+    customer_phone: str | None = None
+    metadata: Mapping[str, str] | None = None
+    created_at: datetime | None = None
+    payment_mode: CheckoutPaymentMode | str | None = None
+    allow_pre_auth: bool | None = None
+    is_test_session: bool | None = None
+    attempt_count: int | None = None
+    max_attempts: int | None = None
+    success_url: str | None = None
+    cancel_url: str | None = None
+    unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class Token:
+    """An access token as the identity service issued it. Token values never reach a repr."""
+
+    access_token: str = attrs.field(repr=_hidden)
+    refresh_token: str | None = attrs.field(default=None, repr=_hidden)
+    expires_in: int | None = None
+    refresh_expires_in: int | None = None
+    token_type: str | None = None
+    scope: str | None = None
+    unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen
+class QueryOutcome:
+    """One transaction's outcome in a batch: exactly one of ``result`` and ``error`` is set."""
+
+    transaction_id: str
+    result: PaymentQuery | None = None
+    error: PayvenError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the query succeeded."""
+        return self.error is None
