@@ -22,6 +22,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -69,6 +70,17 @@ def token_lifetime(token: Token, *, now: float) -> float:
     return DEFAULT_LIFETIME
 
 
+_LIFETIME_KEYS = frozenset({"expires_in", "expiresIn", "refresh_expires_in", "refreshExpiresIn"})
+
+
+def _is_whole_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, Decimal) and value.is_finite() and value == int(value)
+
+
 def decode_token(answer: Answer) -> Token:
     """Decode a token answer: flat, nested under ``token``, or inside a ``data`` envelope."""
     payload: Any = decode_json(answer.body)
@@ -85,6 +97,13 @@ def decode_token_payload(payload: Any) -> Token:
     """Decode a token mapping whose keys may also be nested one level deeper."""
     if isinstance(payload, dict) and isinstance(payload.get("token"), dict):
         payload = payload["token"]
+    if isinstance(payload, dict):
+        # A lifetime we cannot read is as good as none: token_lifetime then falls back
+        # to the JWT's exp or the default, instead of failing the whole token.
+        payload = {
+            key: (None if key in _LIFETIME_KEYS and not _is_whole_number(value) else value)
+            for key, value in payload.items()
+        }
     token = structure(payload, Token)
     if not token.access_token:
         raise DecodeError("the token answer carries no access_token")

@@ -40,6 +40,7 @@ class Recorded:
 
     method: str
     path: str
+    raw_path: str
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
@@ -89,6 +90,7 @@ class FakePayven:
             Recorded(
                 request.method,
                 request.path,
+                request.raw_path,
                 dict(request.query),
                 dict(request.headers),
                 await request.read(),

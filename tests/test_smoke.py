@@ -11,5 +11,6 @@ async def test_pay_then_query(client: PayvenClient, fake_payven: FakePayven) -> 
     result = await client.pay("sess-1", PayRequest(amount=Money(15000), card=card))
     query = await client.query(result.transaction_id or "")
     assert result.transaction_id == TRANSACTION_ID
-    assert query.internal is not None and query.internal.amount == 15000
+    assert query.internal is not None
+    assert query.internal.amount == 15000
     assert len(fake_payven.calls("/token")) == 1

@@ -1,0 +1,122 @@
+"""Input validation: every problem listed at once, before any network I/O."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from payven_async import (
+    BasketItem,
+    Card,
+    CheckoutSessionRequest,
+    Money,
+    PayRequest,
+    PayvenClient,
+    ValidationError,
+)
+from payven_async._validate import check_pay, luhn_valid
+
+from .fake_server import FakePayven
+
+GOOD_CARD = Card("Test Kullanici", "4546711234567894", "12", "2030", "000")
+
+
+def fields(error: ValidationError) -> set[str]:
+    return {problem.field for problem in error.problems}
+
+
+def test_a_valid_request_passes() -> None:
+    """The docs' example card and a positive TRY amount raise nothing."""
+    check_pay("sess-1", PayRequest(amount=Money(15000), card=GOOD_CARD))
+
+
+def test_every_problem_is_listed_in_one_error() -> None:
+    """One ValidationError names each bad field, not just the first."""
+    request = PayRequest(
+        amount=Money(0, "try"),
+        card=Card("", "4546711234567895", "13", "2019", "12"),
+        installment=0,
+        basket_items=[BasketItem("", "Pen", -1, 0)],
+    )
+    with pytest.raises(ValidationError) as caught:
+        check_pay("", request, today=date(2026, 11, 22))
+    assert fields(caught.value) == {
+        "session_id",
+        "amount.amount",
+        "amount.currency",
+        "card.holder_name",
+        "card.number",
+        "card.expire_month",
+        "card.cvv",
+        "installment",
+        "basket_items[0].id",
+        "basket_items[0].price",
+        "basket_items[0].quantity",
+    }
+    assert "11 problems" in str(caught.value)
+
+
+def test_error_text_never_echoes_card_data() -> None:
+    """Validation messages name fields but never repeat the number or the CVV."""
+    request = PayRequest(amount=Money(1), card=Card("A", "4546711234567895", "12", "2030", "98"))
+    with pytest.raises(ValidationError) as caught:
+        check_pay("s", request)
+    assert "4546711234567895" not in str(caught.value)
+    assert "card.number" in str(caught.value)
+    assert "Luhn" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("today", "expired"),
+    [(date(2030, 12, 31), False), (date(2031, 1, 1), True), (date(2026, 1, 1), False)],
+)
+def test_expiry_is_valid_through_its_month(today: date, expired: bool) -> None:
+    """A card expiring 12/2030 is good until the end of December 2030."""
+    request = PayRequest(amount=Money(1), card=GOOD_CARD)
+    if expired:
+        with pytest.raises(ValidationError, match="expired"):
+            check_pay("s", request, today=today)
+    else:
+        check_pay("s", request, today=today)
+
+
+@pytest.mark.parametrize("amount", [Decimal("150.00"), 150.0, True, -5])
+def test_amount_must_be_a_positive_int(amount: object) -> None:
+    """Decimals, floats, bools and negatives are refused as minor-unit amounts."""
+    with pytest.raises(ValidationError) as caught:
+        check_pay("s", PayRequest(amount=Money(amount), card=GOOD_CARD))  # type: ignore[arg-type]
+    assert fields(caught.value) == {"amount.amount"}
+
+
+@pytest.mark.parametrize("number", ["4546711234567894", "5500000000000004", "79927398713"])
+def test_luhn_accepts_valid_numbers(number: str) -> None:
+    """Known-valid numbers pass the Luhn check."""
+    assert luhn_valid(number)
+
+
+def test_luhn_rejects_a_single_digit_change() -> None:
+    """Changing one digit breaks the Luhn check."""
+    assert not luhn_valid("4546711234567895")
+
+
+async def test_invalid_pay_makes_no_network_call(
+    client: PayvenClient, fake_payven: FakePayven
+) -> None:
+    """A bad request fails before the token or the pay endpoint is contacted."""
+    bad = PayRequest(amount=Money(-1), card=GOOD_CARD)
+    with pytest.raises(ValidationError):
+        await client.pay("sess", bad)
+    with pytest.raises(ValidationError, match="transaction_id"):
+        await client.query("")
+    with pytest.raises(ValidationError, match="currency"):
+        await client.create_checkout_session(CheckoutSessionRequest(amount=1, currency="lira"))
+    assert fake_payven.requests == []
+
+
+async def test_ids_with_whitespace_or_control_characters_are_refused(client: PayvenClient) -> None:
+    """Path ids may not carry spaces, newlines or control characters."""
+    for bad in ("a b", "a\nb", "x\x00", "é" * 200):
+        with pytest.raises(ValidationError, match="transaction_id"):
+            await client.query(bad)

@@ -1,0 +1,425 @@
+"""The wire converter: what we send matches the seeds; every documented variant decodes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from payven_async import (
+    Address,
+    BasketItem,
+    Buyer,
+    Card,
+    CheckoutPaymentMode,
+    CheckoutSession,
+    CheckoutSessionRequest,
+    DecodeError,
+    Money,
+    OperationType,
+    PaymentQuery,
+    PaymentResult,
+    PayRequest,
+)
+from payven_async._wire import (
+    decode_json,
+    dumps,
+    encode,
+    strict_converter,
+    structure,
+    unwrap_envelope,
+)
+
+DATA = Path(__file__).parent / "data"
+
+
+def load(name: str) -> Any:
+    return json.loads((DATA / name).read_text(encoding="utf-8"))
+
+
+def full_pay_request() -> PayRequest:
+    address = Address(
+        contact_name="Ayşe Yılmaz",
+        city="İstanbul",
+        country="Turkey",
+        address="Bağdat Cad. 1",
+        postal_code="34710",
+    )
+    return PayRequest(
+        external_id="ORDER-1001",
+        basket_id="BASKET-1",
+        amount=Money(15000, "TRY"),
+        installment=1,
+        card=Card("Test Kullanici", "4546711234567894", "12", "2030", "000"),
+        description="Sipariş ödemesi",
+        buyer=Buyer(
+            id="B-1",
+            name="Ayşe",
+            surname="Yılmaz",
+            email="ayse@example.com",
+            phone="+905551112233",
+            ip_address="85.34.78.112",
+            identity_number="11111111110",
+        ),
+        billing_address=address,
+        shipping_address=address,
+        basket_items=[BasketItem("I-1", "Kalem", 15000, 1)],
+        callback_url="https://shop.example/callback",
+        cancel_url="https://shop.example/cancel",
+        return_url="https://shop.example/return",
+        operation_type=OperationType.SALE,
+        extra_properties={},
+    )
+
+
+def key_shape(value: Any) -> Any:
+    """The tree of keys and JSON types of a value, with leaf values replaced by types."""
+    if isinstance(value, dict):
+        return {key: key_shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [key_shape(item) for item in value]
+    return type(value).__name__
+
+
+def test_pay_body_has_exactly_the_seed_000_keys_and_types() -> None:
+    """A fully filled PayRequest encodes to the seed's camelCase key tree and JSON types."""
+    seed = load("seed_000_pay_request.json")
+    sent = json.loads(dumps(encode(full_pay_request(), "camel")))
+    assert set(sent) == set(seed)
+    assert key_shape(sent) == key_shape(seed)
+    assert sent["operationType"] == "Sale" == seed["operationType"]
+    assert sent["amount"] == {"amount": 15000, "currency": "TRY"}
+
+
+def test_pay_body_leaves_none_fields_out() -> None:
+    """Fields that are None are not sent at all, not sent as null."""
+    request = PayRequest(amount=Money(100), card=Card("A B", "4546711234567894", "1", "30", "123"))
+    sent = json.loads(dumps(encode(request, "camel")))
+    assert sent == {
+        "amount": {"amount": 100, "currency": "TRY"},
+        "card": {
+            "holderName": "A B",
+            "number": "4546711234567894",
+            "expireMonth": "01",
+            "expireYear": "2030",
+            "cvv": "123",
+        },
+        "installment": 1,
+        "operationType": "Sale",
+    }
+
+
+def test_every_operation_type_is_sent_by_its_api_name() -> None:
+    """OperationType members go on the wire as the API's PascalCase names."""
+    sent = {
+        member: encode(
+            PayRequest(
+                amount=Money(1),
+                card=Card("A", "4546711234567894", "12", "2030", "000"),
+                operation_type=member,
+            ),
+            "camel",
+        )["operationType"]
+        for member in OperationType
+    }
+    assert sent == {
+        OperationType.SALE: "Sale",
+        OperationType.PRE_AUTH: "PreAuth",
+        OperationType.POST_AUTH: "PostAuth",
+        OperationType.VOID: "Void",
+        OperationType.REFUND: "Refund",
+        OperationType.RECURRING: "Recurring",
+    }
+
+
+def test_checkout_session_request_is_flat_snake_case() -> None:
+    """Create-session bodies use generation B: snake_case keys and a flat amount."""
+    request = CheckoutSessionRequest(
+        amount=15000,
+        currency="TRY",
+        allowed_installments=[1, 3],
+        external_id="ORDER-1",
+        payment_mode=CheckoutPaymentMode.THREE_D_SECURE,
+        allow_pre_auth=False,
+        metadata={"k": "v"},
+    )
+    assert encode(request, "snake") == {
+        "amount": 15000,
+        "currency": "TRY",
+        "allowed_installments": [1, 3],
+        "external_id": "ORDER-1",
+        "metadata": {"k": "v"},
+        "payment_mode": "ThreeDSecure",
+        "allow_pre_auth": False,
+    }
+
+
+def test_strict_converter_round_trips_the_pay_body() -> None:
+    """The emulator's strict decoder reads back exactly what the client sends."""
+    request = full_pay_request()
+    decoded = strict_converter("camel").structure(encode(request, "camel"), PayRequest)
+    assert decoded == request
+
+
+def test_strict_converter_forbids_extra_and_snake_keys() -> None:
+    """Strict decoding names unexpected keys instead of ignoring them."""
+    body = encode(full_pay_request(), "camel")
+    body["surprise"] = 1
+    with pytest.raises(DecodeError, match="surprise"):
+        strict_converter("camel").structure(body, PayRequest)
+    snake = encode(full_pay_request(), "snake")
+    with pytest.raises(DecodeError, match="external_id"):
+        strict_converter("camel").structure(snake, PayRequest)
+
+
+def test_strict_converter_reports_missing_required_fields() -> None:
+    """A body without the required card is rejected by the strict decoder."""
+    body = encode(full_pay_request(), "camel")
+    del body["card"]
+    with pytest.raises(DecodeError, match="card"):
+        strict_converter("camel").structure(body, PayRequest)
+
+
+def test_seed_000_answer_decodes_through_the_envelope() -> None:
+    """The pay seed's envelope answer unwraps into a PaymentResult."""
+    data, envelope = unwrap_envelope(load("seed_000_pay_response.json"))
+    assert envelope is not None
+    assert envelope["isSuccess"] is True
+    result = structure(data, PaymentResult)
+    assert result.transaction_id == "3c90c3cc-0d44-4b50-8888-8dd25736052a"
+    assert result.is_success is True
+    assert result.error_code == "<string>"
+    assert result.extra_properties == {}
+
+
+def test_seed_001_answer_decodes_every_detail_field() -> None:
+    """The query seed decodes with exact ints, Decimal captured amounts, aware datetimes."""
+    query = structure(load("seed_001_query_response.json"), PaymentQuery)
+    assert query.transaction_id == "3c90c3cc-0d44-4b50-8888-8dd25736052a"
+    assert query.external_query_available is True
+    for detail in (query.internal, query.external):
+        assert detail is not None
+        assert detail.amount == 123
+        assert type(detail.amount) is int
+        assert detail.captured_amount == Decimal(123)
+        assert detail.is_3d_secure is True
+        assert detail.processed_at == datetime(2023, 11, 7, 5, 31, 56, tzinfo=timezone.utc)
+        assert detail.unknown_fields == {}
+    assert query.unknown_fields == {}
+
+
+def camel_query_envelope() -> dict[str, Any]:
+    """Generation A's query answer: camelCase inside the envelope."""
+    return {
+        "message": None,
+        "isSuccess": True,
+        "code": "200",
+        "data": {
+            "transactionId": "t-1",
+            "status": "Completed",
+            "isSuccess": True,
+            "externalQueryAvailable": False,
+            "internal": {
+                "operationType": "PreAuth",
+                "amount": 15000,
+                "netAmount": 14850,
+                "is3DSecure": True,
+                "capturedAmount": 150.1,
+                "processedAt": "2026-05-03T10:00:00+03:00",
+            },
+            "external": None,
+        },
+    }
+
+
+def test_camel_case_envelope_variant_decodes() -> None:
+    """Generation A's camelCase enveloped query decodes into the same model."""
+    data, _ = unwrap_envelope(camel_query_envelope())
+    query = structure(data, PaymentQuery)
+    assert query.transaction_id == "t-1"
+    assert query.external is None
+    internal = query.internal
+    assert internal is not None
+    assert internal.operation_type is OperationType.PRE_AUTH
+    assert internal.net_amount == 14850
+    assert internal.is_3d_secure is True
+    assert internal.captured_amount == Decimal("150.1")
+    assert internal.processed_at is not None
+    assert internal.processed_at.utcoffset() == timedelta(hours=3)
+
+
+@pytest.mark.parametrize("key", ["is3_d_secure", "is3DSecure", "is_3d_secure", "Is3DSecure"])
+def test_every_spelling_of_is_3d_secure_decodes(key: str) -> None:
+    """The spec's, the guides' and the .NET spellings of the 3DS flag are one field."""
+    query = structure({"internal": {key: True}}, PaymentQuery)
+    assert query.internal is not None
+    assert query.internal.is_3d_secure is True
+
+
+@pytest.mark.parametrize(
+    ("spelling", "member"),
+    [
+        ("Sale", OperationType.SALE),
+        ("sale", OperationType.SALE),
+        ("SALE", OperationType.SALE),
+        (0, OperationType.SALE),
+        ("0", OperationType.SALE),
+        ("PreAuth", OperationType.PRE_AUTH),
+        ("pre_auth", OperationType.PRE_AUTH),
+        ("PRE_AUTH", OperationType.PRE_AUTH),
+        (1, OperationType.PRE_AUTH),
+        ("post_auth", OperationType.POST_AUTH),
+        (5, OperationType.RECURRING),
+    ],
+)
+def test_enums_decode_in_any_spelling(spelling: Any, member: OperationType) -> None:
+    """Enum values decode from PascalCase, snake, upper, and integer spellings."""
+    query = structure({"internal": {"operation_type": spelling}}, PaymentQuery)
+    assert query.internal is not None
+    assert query.internal.operation_type is member
+
+
+def test_unknown_enum_values_are_kept() -> None:
+    """An operation type the client does not know stays, as text, instead of failing."""
+    query = structure({"internal": {"operation_type": "instant_refund"}}, PaymentQuery)
+    assert query.internal is not None
+    assert query.internal.operation_type == "instant_refund"
+    session = structure({"payment_mode": "non3_d"}, CheckoutSession)
+    assert session.payment_mode is CheckoutPaymentMode.NON_3D
+    other = structure({"payment_mode": "apple_pay"}, CheckoutSession)
+    assert other.payment_mode == "apple_pay"
+
+
+def test_doubles_become_decimals_without_float_noise() -> None:
+    """A JSON double like 0.1 or 150.10 becomes exactly that Decimal."""
+    payload = decode_json(
+        b'{"internal": {"captured_amount": 0.1}, "external": {"captured_amount": 150.10}}'
+    )
+    query = structure(payload, PaymentQuery)
+    assert query.internal is not None
+    assert query.internal.captured_amount == Decimal("0.1")
+    assert query.external is not None
+    assert query.external.captured_amount == Decimal("150.10")
+
+
+def test_big_integers_stay_exact() -> None:
+    """int64 (and larger) amounts decode without loss."""
+    big = 2**63 - 1
+    payload = decode_json(
+        f'{{"internal": {{"amount": {big}, "net_amount": {big * 10 + 7}}}}}'.encode()
+    )
+    query = structure(payload, PaymentQuery)
+    assert query.internal is not None
+    assert query.internal.amount == big
+    assert query.internal.net_amount == big * 10 + 7
+
+
+def test_integral_double_amount_decodes_as_int() -> None:
+    """Generation A's double-typed amount (15000.0) still decodes to an exact int."""
+    result = structure(decode_json(b'{"amount": 15000.0, "isSuccess": true}'), PaymentResult)
+    assert result.amount == 15000
+    assert type(result.amount) is int
+
+
+def test_unknown_fields_are_kept_at_every_level() -> None:
+    """Keys the models do not know are kept in unknown_fields, never dropped."""
+    query = structure(
+        {"transaction_id": "t", "risk_score": 12, "internal": {"amount": 1, "acquirer": "X"}},
+        PaymentQuery,
+    )
+    assert query.unknown_fields == {"risk_score": 12}
+    assert query.internal is not None
+    assert query.internal.unknown_fields == {"acquirer": "X"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2023-11-07T05:31:56Z", datetime(2023, 11, 7, 5, 31, 56, tzinfo=timezone.utc)),
+        (
+            "2023-11-07T05:31:56.1234567Z",
+            datetime(2023, 11, 7, 5, 31, 56, 123456, tzinfo=timezone.utc),
+        ),
+        (
+            "2023-11-07T08:31:56+03:00",
+            datetime(2023, 11, 7, 8, 31, 56, tzinfo=timezone(timedelta(hours=3))),
+        ),
+        ("2023-11-07T05:31:56", datetime(2023, 11, 7, 5, 31, 56, tzinfo=timezone.utc)),
+        (
+            "2023-11-07 05:31:56.5+0000",
+            datetime(2023, 11, 7, 5, 31, 56, 500000, tzinfo=timezone.utc),
+        ),
+    ],
+)
+def test_timestamps_decode_timezone_aware(text: str, expected: datetime) -> None:
+    """.NET's 7-digit fractions, Z, offsets and offset-less UTC all give aware datetimes."""
+    query = structure({"internal": {"processed_at": text}}, PaymentQuery)
+    assert query.internal is not None
+    assert query.internal.processed_at == expected
+    assert query.internal.processed_at.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        [],
+        "text",
+        {"internal": "not an object"},
+        {"internal": {"amount": "twelve"}},
+        {"internal": {"amount": 1.5}},
+        {"internal": {"processed_at": "yesterday"}},
+        {"is_success": "perhaps"},
+        {"internal": {"captured_amount": {"value": 1}}},
+    ],
+)
+def test_wrong_types_raise_decode_error(payload: Any) -> None:
+    """A wrongly typed answer is a DecodeError, never a foreign exception."""
+    with pytest.raises(DecodeError):
+        structure(payload, PaymentQuery)
+
+
+def test_invalid_json_raises_decode_error() -> None:
+    """A body that is not JSON is a DecodeError chained to the JSON error."""
+    with pytest.raises(DecodeError) as caught:
+        decode_json(b"<html>502 Bad Gateway</html>")
+    assert isinstance(caught.value.__cause__, ValueError)
+
+
+def test_envelope_detection_needs_data_and_a_success_flag() -> None:
+    """Only a body with data and isSuccess (any spelling) is treated as an envelope."""
+    assert unwrap_envelope({"isSuccess": True, "data": {"a": 1}}) == (
+        {"a": 1},
+        {"isSuccess": True, "data": {"a": 1}},
+    )
+    assert unwrap_envelope({"is_success": False, "data": None})[0] is None
+    raw = {"transaction_id": "t", "is_success": True}
+    assert unwrap_envelope(raw) == (raw, None)
+
+
+def test_checkout_session_answers_of_both_generations_decode() -> None:
+    """The 201 raw snake answer and the enveloped camelCase answer give the same session."""
+    snake = structure(
+        {
+            "session_id": "abc",
+            "checkout_url": "https://vpos.payven.com.tr/checkout.html?session=abc",
+            "expires_at": "2026-11-22T10:30:00Z",
+        },
+        CheckoutSession,
+    )
+    data, _ = unwrap_envelope(
+        {
+            "isSuccess": True,
+            "data": {
+                "sessionId": "abc",
+                "checkoutUrl": "https://vpos.payven.com.tr/checkout.html?session=abc",
+                "expiresAt": "2026-11-22T10:30:00Z",
+            },
+        }
+    )
+    camel = structure(data, CheckoutSession)
+    assert snake == camel
+    assert snake.expires_at == datetime(2026, 11, 22, 10, 30, tzinfo=timezone.utc)
