@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import quote
 
 import aiohttp
+import attrs
 
 from . import _validate
 from ._auth import TokenManager
@@ -20,6 +22,7 @@ from ._config import ClientConfig, Environment, Timeout, build_config
 from ._redact import redact_text
 from ._responses import decode_answer, error_from_answer, normalise_code
 from ._retry import RetryPolicy
+from ._throttle import Throttle
 from ._transport import Answer, Transport
 from ._wire import dumps, encode
 from .errors import (
@@ -27,6 +30,7 @@ from .errors import (
     PaymentDeclinedError,
     PaymentOutcomeUnknown,
     PayvenError,
+    RateLimitError,
     ServerError,
     TransportError,
 )
@@ -60,7 +64,13 @@ class PayvenClient:
     cached and renewed automatically.
 
     Pass ``session=`` to use your own ``aiohttp.ClientSession``; the client then never
-    closes it.
+    closes it. TLS certificates are always verified; ``ssl_context=`` or ``ca_bundle=``
+    (a PEM file) change what is trusted, never whether.
+
+    ``timeout`` is seconds per HTTP attempt (or a :class:`Timeout` with ``total`` and
+    ``connect``; defaults 30 s and 10 s); ``max_retries`` is how many times a failed
+    call is retried on faults a retry may cure (default 2). Both can be overridden per
+    call.
     """
 
     def __init__(
@@ -76,6 +86,7 @@ class PayvenClient:
         max_retries: int | None = None,
         session: aiohttp.ClientSession | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        ca_bundle: str | os.PathLike[str] | None = None,
         connection_limit: int = 100,
     ) -> None:
         self._config: ClientConfig = build_config(
@@ -88,6 +99,7 @@ class PayvenClient:
             timeout=timeout,
             max_retries=max_retries,
             ssl_context=ssl_context,
+            ca_bundle=ca_bundle,
         )
         self._transport = Transport(self._config, session, connection_limit=connection_limit)
         self._retry = RetryPolicy(max_retries=self._config.max_retries)
@@ -131,6 +143,7 @@ class PayvenClient:
         *,
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
     ) -> PaymentResult:
         """Pay a checkout session with a card (``POST /checkout/sessions/{id}/pay``).
 
@@ -147,7 +160,9 @@ class PayvenClient:
         headers = {**_JSON_V1, "Idempotency-Key": key}
         body = dumps(encode(request, "camel"))
         try:
-            answer = await self._vpos("POST", url, headers=headers, body=body, timeout=timeout)
+            answer = await self._vpos(
+                "POST", url, headers=headers, body=body, timeout=timeout, max_retries=max_retries
+            )
         except (TransportError, ServerError) as exc:
             if _maybe_charged(exc):
                 raise PaymentOutcomeUnknown(
@@ -168,8 +183,22 @@ class PayvenClient:
         *,
         order_id: str | None = None,
         timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
     ) -> PaymentQuery:
         """Query a payment: Payven's record and the bank's (``GET /payments/{id}/query``)."""
+        return await self._query(
+            transaction_id, order_id=order_id, timeout=timeout, max_retries=max_retries
+        )
+
+    async def _query(
+        self,
+        transaction_id: str,
+        *,
+        order_id: str | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        throttle: Throttle | None = None,
+    ) -> PaymentQuery:
         problems = _validate.check_id("transaction_id", transaction_id)
         if order_id is not None:
             problems += _validate.check_id("order_id", order_id)
@@ -177,7 +206,9 @@ class PayvenClient:
         url = f"{self._config.vpos_url}/api/v1/payments/{quote(transaction_id, safe='')}/query"
         if order_id is not None:
             url += f"?order_id={quote(order_id, safe='')}"
-        answer = await self._vpos("GET", url, timeout=timeout)
+        answer = await self._vpos(
+            "GET", url, timeout=timeout, max_retries=max_retries, throttle=throttle
+        )
         return decode_answer(answer, PaymentQuery, secrets=self._tokens.secrets)
 
     async def create_checkout_session(
@@ -186,6 +217,7 @@ class PayvenClient:
         *,
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
     ) -> CheckoutSession:
         """Create a hosted-checkout session (``POST /checkout/sessions``) to pay."""
         _validate.check_checkout_session_request(request)
@@ -194,26 +226,35 @@ class PayvenClient:
         url = f"{self._config.vpos_url}/api/v1/checkout/sessions"
         headers = {**_JSON, "Idempotency-Key": key}
         body = dumps(encode(request, "snake"))
-        answer = await self._vpos("POST", url, headers=headers, body=body, timeout=timeout)
+        answer = await self._vpos(
+            "POST", url, headers=headers, body=body, timeout=timeout, max_retries=max_retries
+        )
         return decode_answer(answer, CheckoutSession, secrets=self._tokens.secrets)
 
     async def get_checkout_session(
-        self, session_id: str, *, timeout: float | Timeout | None = None
+        self,
+        session_id: str,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
     ) -> CheckoutSession:
         """Fetch a checkout session and its status (``GET /checkout/sessions/{id}``)."""
         _validate.raise_if(_validate.check_id("session_id", session_id))
         url = f"{self._config.vpos_url}/api/v1/checkout/sessions/{quote(session_id, safe='')}"
-        answer = await self._vpos("GET", url, timeout=timeout)
+        answer = await self._vpos("GET", url, timeout=timeout, max_retries=max_retries)
         return decode_answer(answer, CheckoutSession, secrets=self._tokens.secrets)
 
-    async def query_many(
+    def query_many(
         self,
         transaction_ids: TransactionIds,
         *,
         concurrency: int = 32,
         ordered: bool = False,
+        rate_limit: float | None = None,
         fail_fast: bool = False,
         progress: ProgressHook | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
     ) -> AsyncIterator[QueryOutcome]:
         """Query many payments concurrently, yielding one :class:`QueryOutcome` per id.
 
@@ -222,16 +263,30 @@ class PayvenClient:
         or in input order with ``ordered=True``. A failed query is an outcome carrying
         its error; with ``fail_fast=True`` the first error is raised instead.
         ``progress`` is called with each outcome before it is yielded.
+
+        ``rate_limit`` caps the batch at that many requests per second. When the server
+        answers 429, or reports ``X-RateLimit-Remaining: 0``, the whole batch pauses
+        once until the time it names, then goes on; the ids concerned are retried.
         """
-        async for outcome in stream_outcomes(
-            self.query,
+        _validate.raise_if(_validate.check_batch(concurrency, rate_limit))
+        if max_retries is not None:
+            _validate.raise_if(_validate.check_retries(max_retries))
+        throttle = Throttle(rate_limit)
+        self._transport.ensure_capacity(concurrency)
+
+        def query_one(transaction_id: str) -> Awaitable[PaymentQuery]:
+            return self._query(
+                transaction_id, timeout=timeout, max_retries=max_retries, throttle=throttle
+            )
+
+        return stream_outcomes(
+            query_one,
             transaction_ids,
             concurrency=concurrency,
             ordered=ordered,
             fail_fast=fail_fast,
             progress=progress,
-        ):
-            yield outcome
+        )
 
     async def token(self) -> Token:
         """The current access token, fetched or renewed first if needed."""
@@ -256,6 +311,8 @@ class PayvenClient:
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
         timeout: float | Timeout | None,
+        max_retries: int | None,
+        throttle: Throttle | None = None,
     ) -> Answer:
         """Send an authenticated vpos request with retries; a 401 renews the token once."""
         limits = self._timeout(timeout)
@@ -273,13 +330,15 @@ class PayvenClient:
                     timeout=limits,
                     attempt=number,
                 )
+                if throttle is not None:
+                    throttle.observe(answer.headers)
                 if answer.status == 401 and not renewed:
                     renewed = True
                     self._tokens.invalidate(token)
                     continue
                 return self._check(answer)
 
-        return await self._with_retries(attempt)
+        return await self._with_retries(attempt, max_retries=max_retries, throttle=throttle)
 
     async def _post_identity(self, path: str, body: bytes) -> Answer:
         """Send an identity request (token, refresh) with retries; never authenticated."""
@@ -299,19 +358,39 @@ class PayvenClient:
             raise error_from_answer(answer, secrets=self._tokens.secrets)
         return answer
 
-    async def _with_retries(self, attempt: Any) -> Answer:
+    async def _with_retries(
+        self,
+        attempt: Callable[[int], Awaitable[Answer]],
+        *,
+        max_retries: int | None = None,
+        throttle: Throttle | None = None,
+    ) -> Answer:
+        """Run ``attempt`` until it succeeds or the retry policy gives up.
+
+        In a batch, a 429's wait is not slept here but handed to the shared throttle,
+        so that all workers pause once together.
+        """
+        policy = self._retry
+        if max_retries is not None:
+            _validate.raise_if(_validate.check_retries(max_retries))
+            policy = attrs.evolve(policy, max_retries=max_retries)
         started = time.monotonic()
         number = 1
         while True:
+            if throttle is not None:
+                await throttle.acquire()
             try:
-                result: Answer = await attempt(number)
-                return result
+                return await attempt(number)
             except PayvenError as exc:
-                delay = self._retry.next_delay(exc, number, time.monotonic() - started)
+                delay = policy.next_delay(exc, number, time.monotonic() - started)
                 if delay is None:
                     raise
+                if throttle is not None and isinstance(exc, RateLimitError):
+                    throttle.pause_for(delay)
+                    delay = 0.0
             number += 1
-            await asyncio.sleep(delay)
+            if delay:
+                await asyncio.sleep(delay)
 
 
 def _maybe_charged(error: PayvenError) -> bool:

@@ -96,6 +96,7 @@ def build_config(
     timeout: float | Timeout | None,
     max_retries: int | None,
     ssl_context: ssl.SSLContext | None = None,
+    ca_bundle: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ClientConfig:
     """Resolve arguments and ``PAYVEN_*`` variables into a checked :class:`ClientConfig`.
@@ -142,6 +143,19 @@ def build_config(
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         problems.append(f"max_retries must be an int >= 0, got {max_retries!r}")
         retries = 0
+
+    if ssl_context is not None and ca_bundle is not None:
+        problems.append("pass ssl_context= or ca_bundle=, not both")
+    elif ca_bundle is not None:
+        try:
+            # Verification stays on: the bundle only changes which CAs are trusted.
+            ssl_context = ssl.create_default_context(cafile=os.fspath(ca_bundle))
+        except (OSError, ssl.SSLError) as exc:
+            problems.append(f"ca_bundle={os.fspath(ca_bundle)!r} cannot be loaded: {exc}")
+    elif ssl_context is not None and (
+        ssl_context.verify_mode != ssl.CERT_REQUIRED or not ssl_context.check_hostname
+    ):
+        problems.append("ssl_context must verify certificates and host names")
 
     if problems:
         raise ConfigurationError("invalid client configuration:\n  - " + "\n  - ".join(problems))

@@ -82,6 +82,21 @@ class Transport:
             )
         return self._session
 
+    def ensure_capacity(self, connections: int) -> None:
+        """Size the connection pool for ``connections`` concurrent requests.
+
+        Only possible before the session exists (the pool is fixed once created) or for
+        a caller's session, whose pool is the caller's business.
+        """
+        if self._session is None and connections > self._connection_limit:
+            self._connection_limit = connections
+        elif self._owns_session and connections > self._connection_limit:
+            logger.debug(
+                "the pool already holds %d connections; %d concurrent requests will queue",
+                self._connection_limit,
+                connections,
+            )
+
     async def send(
         self,
         method: str,

@@ -26,9 +26,11 @@ from .models import (
 
 __all__ = [
     "MAX_ID_LENGTH",
+    "check_batch",
     "check_checkout_session_request",
     "check_id",
     "check_pay",
+    "check_retries",
     "luhn_valid",
     "raise_if",
 ]
@@ -145,6 +147,27 @@ def _check_basket(items: Any) -> list[Problem]:
             problems.append(Problem(f"{field}.price", "must be an int >= 0 in minor units"))
         if not _is_int(item.quantity) or item.quantity < 1:
             problems.append(Problem(f"{field}.quantity", "must be an int >= 1"))
+    return problems
+
+
+def check_retries(max_retries: Any) -> list[Problem]:
+    """A per-call retry count: an int >= 0."""
+    if not _is_int(max_retries) or max_retries < 0:
+        return [Problem("max_retries", f"must be an int >= 0, got {max_retries!r}")]
+    return []
+
+
+def check_batch(concurrency: Any, rate_limit: Any) -> list[Problem]:
+    """query_many's knobs: concurrency an int >= 1, rate_limit a positive number or None."""
+    problems = []
+    if not _is_int(concurrency) or concurrency < 1:
+        problems.append(Problem("concurrency", f"must be an int >= 1, got {concurrency!r}"))
+    if rate_limit is not None and (
+        isinstance(rate_limit, bool) or not isinstance(rate_limit, (int, float)) or rate_limit <= 0
+    ):
+        problems.append(
+            Problem("rate_limit", f"must be requests per second > 0, got {rate_limit!r}")
+        )
     return problems
 
 

@@ -30,7 +30,9 @@ def _no_payven_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 async def fake_payven() -> AsyncIterator[FakePayven]:
     """A FakePayven served on 127.0.0.1 on a free port."""
     fake = FakePayven()
-    runner = web.AppRunner(fake.app())
+    # Handlers of requests whose client went away are cancelled, and shutdown does not
+    # wait a minute for a handler a test left stalled on purpose.
+    runner = web.AppRunner(fake.app(), handler_cancellation=True, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
