@@ -170,8 +170,19 @@ def error_from_payload(
         provider_error_code=provider,
         errors=get("errors", "Errors"),
         retry_after=parse_retry_after(headers.get("Retry-After")),
-        body={key: value for key, value in body.items() if key not in ("data",)},
+        body=_redacted(body, secrets),
     )
+
+
+def _redacted(value: Any, secrets: tuple[str, ...]) -> Any:
+    """A copy of a decoded body with every string passed through the redactor."""
+    if isinstance(value, str):
+        return redact_text(value, secrets)
+    if isinstance(value, dict):
+        return {key: _redacted(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item, secrets) for item in value]
+    return value
 
 
 def error_from_answer(answer: Answer, *, secrets: Iterable[str] = ()) -> APIError:

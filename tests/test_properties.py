@@ -1,0 +1,280 @@
+"""Property-based tests: any answer decodes or raises a PayvenError; models round-trip."""
+
+from __future__ import annotations
+
+import json
+from datetime import timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from payven_async import (
+    Address,
+    BasketItem,
+    Buyer,
+    Card,
+    CheckoutPaymentMode,
+    CheckoutSession,
+    CheckoutSessionRequest,
+    Money,
+    OperationType,
+    PaymentQuery,
+    PaymentQueryDetail,
+    PaymentResult,
+    PayRequest,
+    PayvenError,
+    Token,
+)
+from payven_async._auth import decode_token
+from payven_async._responses import decode_answer, error_from_answer
+from payven_async._transport import Answer
+from payven_async._wire import converter, encode, strict_converter, structure
+from payven_async.errors import APIError
+
+RESPONSE_MODELS = [PaymentResult, PaymentQuery, CheckoutSession]
+MANY = settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "data",
+                    "isSuccess",
+                    "is_success",
+                    "internal",
+                    "external",
+                    "amount",
+                    "captured_amount",
+                    "processed_at",
+                    "operation_type",
+                    "transaction_id",
+                    "extra_properties",
+                    "token",
+                    "access_token",
+                    "expires_in",
+                    "x",
+                ]
+            )
+            | st.text(max_size=8),
+            children,
+            max_size=6,
+        )
+    ),
+    max_leaves=25,
+)
+
+
+def answer(status: int, body: bytes) -> Answer:
+    return Answer(status, CIMultiDictProxy(CIMultiDict()), body)
+
+
+@MANY
+@given(payload=json_values, model=st.sampled_from(RESPONSE_MODELS))
+def test_any_json_answer_decodes_or_raises_a_payven_error(payload: Any, model: type) -> None:
+    """Every JSON value as a 200 body gives a model or a PayvenError, nothing else."""
+    body = json.dumps(payload).encode()
+    try:
+        result = decode_answer(answer(200, body), model)
+    except PayvenError:
+        return
+    assert isinstance(result, model)
+
+
+@MANY
+@given(body=st.binary(max_size=200), model=st.sampled_from(RESPONSE_MODELS))
+def test_any_bytes_answer_decodes_or_raises_a_payven_error(body: bytes, model: type) -> None:
+    """Every byte string as a 200 body gives a model or a PayvenError, nothing else."""
+    try:
+        result = decode_answer(answer(200, body), model)
+    except PayvenError:
+        return
+    assert isinstance(result, model)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    status=st.integers(400, 599),
+    body=st.binary(max_size=100) | json_values.map(lambda v: json.dumps(v).encode()),
+)
+def test_any_error_answer_becomes_an_api_error(status: int, body: bytes) -> None:
+    """Every 4xx/5xx answer, whatever its body, maps to an APIError with that status."""
+    error = error_from_answer(answer(status, body))
+    assert isinstance(error, APIError)
+    assert error.status == status
+
+
+@settings(max_examples=1000, deadline=None)
+@given(payload=json_values)
+def test_any_token_answer_decodes_or_raises_a_payven_error(payload: Any) -> None:
+    """Token answers of any shape give a Token or a PayvenError."""
+    try:
+        token = decode_token(answer(200, json.dumps(payload).encode()))
+    except PayvenError:
+        return
+    assert token.access_token
+
+
+# --- round trips ------------------------------------------------------------------------
+
+texts = st.text(min_size=1, max_size=12)
+optional_texts = st.none() | texts
+aware_datetimes = st.none() | st.datetimes(timezones=st.just(timezone.utc))
+decimals = st.none() | st.decimals(allow_nan=False, allow_infinity=False, places=4)
+ints = st.integers(-(2**63), 2**63)
+
+cards = st.builds(
+    Card,
+    holder_name=texts,
+    number=st.from_regex(r"[0-9]{13,19}", fullmatch=True),
+    expire_month=st.sampled_from([f"{m:02d}" for m in range(1, 13)]),
+    expire_year=st.from_regex(r"20[0-9]{2}", fullmatch=True),
+    cvv=st.from_regex(r"[0-9]{3,4}", fullmatch=True),
+)
+addresses = st.none() | st.builds(
+    Address,
+    contact_name=optional_texts,
+    city=optional_texts,
+    country=optional_texts,
+    address=optional_texts,
+    postal_code=optional_texts,
+)
+pay_requests = st.builds(
+    PayRequest,
+    amount=st.builds(Money, st.integers(1, 10**12), st.sampled_from(["TRY", "USD"])),
+    card=cards,
+    installment=st.integers(1, 12),
+    external_id=optional_texts,
+    basket_id=optional_texts,
+    description=optional_texts,
+    buyer=st.none()
+    | st.builds(Buyer, id=optional_texts, name=optional_texts, ip_address=optional_texts),
+    billing_address=addresses,
+    shipping_address=addresses,
+    basket_items=st.none()
+    | st.lists(
+        st.builds(BasketItem, texts, texts, st.integers(0, 10**9), st.integers(1, 99)), max_size=3
+    ),
+    callback_url=optional_texts,
+    cancel_url=optional_texts,
+    return_url=optional_texts,
+    operation_type=st.sampled_from(OperationType),
+    extra_properties=st.none() | st.dictionaries(texts, texts, max_size=3),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(request=pay_requests, style=st.sampled_from(["camel", "snake"]))
+def test_pay_requests_round_trip_through_the_strict_converter(
+    request: PayRequest, style: Any
+) -> None:
+    """What the client encodes, the strict decoder reads back identically, in both styles."""
+    assert strict_converter(style).structure(encode(request, style), PayRequest) == request
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    request=st.builds(
+        CheckoutSessionRequest,
+        amount=st.integers(1, 10**12),
+        currency=st.just("TRY"),
+        allowed_installments=st.none() | st.lists(st.integers(1, 12), max_size=4),
+        description=optional_texts,
+        metadata=st.none() | st.dictionaries(texts, texts, max_size=3),
+        payment_mode=st.none() | st.sampled_from(CheckoutPaymentMode),
+        allow_pre_auth=st.none() | st.booleans(),
+    )
+)
+def test_checkout_session_requests_round_trip(request: CheckoutSessionRequest) -> None:
+    """Create-session requests survive encode + strict decode."""
+    assert (
+        strict_converter("snake").structure(encode(request, "snake"), CheckoutSessionRequest)
+        == request
+    )
+
+
+details = st.builds(
+    PaymentQueryDetail,
+    status=optional_texts,
+    operation_type=st.none() | st.sampled_from(OperationType),
+    amount=st.none() | ints,
+    net_amount=st.none() | ints,
+    installment_count=st.none() | st.integers(0, 36),
+    is_3d_secure=st.none() | st.booleans(),
+    masked_card_number=optional_texts,
+    captured_amount=decimals,
+    processed_at=aware_datetimes,
+    completed_at=aware_datetimes,
+    unknown_fields=st.just({}),
+)
+queries = st.builds(
+    PaymentQuery,
+    transaction_id=optional_texts,
+    status=optional_texts,
+    is_success=st.booleans(),
+    message=optional_texts,
+    external_query_available=st.booleans(),
+    internal=st.none() | details,
+    external=st.none() | details,
+    unknown_fields=st.just({}),
+)
+results = st.builds(
+    PaymentResult,
+    transaction_id=optional_texts,
+    is_success=st.booleans(),
+    error_code=optional_texts,
+    extra_properties=st.dictionaries(texts, st.none() | texts, max_size=3),
+    amount=st.none() | ints,
+    created=aware_datetimes,
+    unknown_fields=st.just({}),
+)
+sessions = st.builds(
+    CheckoutSession,
+    session_id=optional_texts,
+    expires_at=aware_datetimes,
+    amount=st.none() | ints,
+    allowed_installments=st.none() | st.lists(st.integers(1, 12), max_size=3),
+    metadata=st.none() | st.dictionaries(texts, texts, max_size=2),
+    payment_mode=st.none() | st.sampled_from(CheckoutPaymentMode),
+    is_test_session=st.none() | st.booleans(),
+    unknown_fields=st.just({}),
+)
+tokens = st.builds(
+    Token,
+    access_token=texts,
+    refresh_token=optional_texts,
+    expires_in=st.none() | st.integers(0, 10**6),
+    unknown_fields=st.just({}),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    model=st.one_of(queries, results, sessions, tokens), style=st.sampled_from(["camel", "snake"])
+)
+def test_response_models_round_trip_through_the_converter(model: Any, style: Any) -> None:
+    """Every response model unstructured in either key style decodes back to itself."""
+    data = json.loads(json.dumps(converter(style).unstructure(model)))
+    assert structure(data, type(model)) == model
+
+
+def test_decimal_round_trip_is_exact() -> None:
+    """A Decimal captured amount is written as text and read back unchanged."""
+    detail = PaymentQueryDetail(captured_amount=Decimal("150.10"))
+    assert structure(converter("snake").unstructure(detail), PaymentQueryDetail) == detail
+
+
+@pytest.mark.parametrize("model", RESPONSE_MODELS)
+def test_empty_object_decodes_to_defaults(model: type) -> None:
+    """An empty JSON object is a valid (if uninformative) answer for every response model."""
+    assert structure({}, model) == model()
