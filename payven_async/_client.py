@@ -318,7 +318,7 @@ class PayvenClient:
         limits = self._timeout(timeout)
         renewed = False
 
-        async def attempt(number: int) -> Answer:
+        async def attempt(number: int, remaining: float) -> Answer:
             nonlocal renewed
             while True:
                 token = await self._tokens.access_token()
@@ -327,7 +327,7 @@ class PayvenClient:
                     url,
                     headers={**(headers or {}), "Authorization": f"Bearer {token}"},
                     body=body,
-                    timeout=limits,
+                    timeout=_within(limits, remaining),
                     attempt=number,
                 )
                 if throttle is not None:
@@ -345,9 +345,14 @@ class PayvenClient:
         url = f"{self._config.identity_url}{path}"
         limits = self._config.timeout
 
-        async def attempt(number: int) -> Answer:
+        async def attempt(number: int, remaining: float) -> Answer:
             answer = await self._transport.send(
-                "POST", url, headers=_JSON, body=body, timeout=limits, attempt=number
+                "POST",
+                url,
+                headers=_JSON,
+                body=body,
+                timeout=_within(limits, remaining),
+                attempt=number,
             )
             return self._check(answer)
 
@@ -360,7 +365,7 @@ class PayvenClient:
 
     async def _with_retries(
         self,
-        attempt: Callable[[int], Awaitable[Answer]],
+        attempt: Callable[[int, float], Awaitable[Answer]],
         *,
         max_retries: int | None = None,
         throttle: Throttle | None = None,
@@ -380,7 +385,7 @@ class PayvenClient:
             if throttle is not None:
                 await throttle.acquire()
             try:
-                return await attempt(number)
+                return await attempt(number, policy.deadline - (time.monotonic() - started))
             except PayvenError as exc:
                 delay = policy.next_delay(exc, number, time.monotonic() - started)
                 if delay is None:
@@ -391,6 +396,14 @@ class PayvenClient:
             number += 1
             if delay:
                 await asyncio.sleep(delay)
+
+
+def _within(limits: Timeout, remaining: float) -> Timeout:
+    """Shorten an attempt's timeout so that it cannot outlast the call's deadline."""
+    if remaining >= limits.total:
+        return limits
+    total = max(remaining, 0.001)
+    return Timeout(total=total, connect=min(limits.connect, total))
 
 
 def _maybe_charged(error: PayvenError) -> bool:
