@@ -27,6 +27,7 @@ from ._transport import Answer, Transport
 from ._wire import dumps, encode
 from .errors import (
     APIError,
+    DecodeError,
     PaymentDeclinedError,
     PaymentOutcomeUnknown,
     PayvenError,
@@ -163,7 +164,9 @@ class PayvenClient:
             answer = await self._vpos(
                 "POST", url, headers=headers, body=body, timeout=timeout, max_retries=max_retries
             )
-        except (TransportError, ServerError) as exc:
+            result = decode_answer(answer, PaymentResult, secrets=self._tokens.secrets)
+        except (TransportError, ServerError, DecodeError) as exc:
+            # DecodeError: a 2xx arrived but we cannot read it, so we cannot tell either.
             if _maybe_charged(exc):
                 raise PaymentOutcomeUnknown(
                     f"the pay request was sent but its outcome is unknown ({exc}); "
@@ -172,7 +175,6 @@ class PayvenClient:
                     external_id=request.external_id,
                 ) from exc
             raise
-        result = decode_answer(answer, PaymentResult, secrets=self._tokens.secrets)
         if not result.is_success:
             raise _declined(result, self._tokens.secrets)
         return result
@@ -407,6 +409,8 @@ def _within(limits: Timeout, remaining: float) -> Timeout:
 
 
 def _maybe_charged(error: PayvenError) -> bool:
+    if isinstance(error, DecodeError):
+        return True
     if isinstance(error, TransportError):
         return error.request_sent
     return isinstance(error, APIError) and error.status in _AMBIGUOUS_PAY_STATUSES

@@ -65,6 +65,7 @@ async def client(fake_payven: FakePayven) -> AsyncIterator[PayvenClient]:
 
 # --- nothing secret leaves the library ------------------------------------------------
 
+_EMULATOR_SECRET = re.compile(r"sk_test_[A-Za-z0-9_-]{8,}")
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.")
 _FAKE_TOKEN = re.compile(r"\b(?:access|refresh)-\d+\b")
 _CVV_PAIR = re.compile(r"(?i)cvv[\"'\s:=]+\d{3,4}")
@@ -76,7 +77,7 @@ def leaks(text: str, secrets: tuple[str, ...] = (CLIENT_SECRET,)) -> list[str]:
     """What in ``text`` looks like a card number, CVV, secret or token."""
     found = [secret for secret in secrets if secret and secret in text]
     found += _JWT.findall(text) + _FAKE_TOKEN.findall(text) + _CVV_PAIR.findall(text)
-    found += _BEARER.findall(text)
+    found += _BEARER.findall(text) + _EMULATOR_SECRET.findall(text)
     found += [run for run in _DIGIT_RUN.findall(text) if luhn_valid(run)]
     return found
 
