@@ -15,7 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+)
 from typing import TypeAlias
 
 from .errors import PayvenError
@@ -75,7 +83,7 @@ async def stream_outcomes(
     ordered: bool = False,
     fail_fast: bool = False,
     progress: ProgressHook | None = None,
-) -> AsyncIterator[QueryOutcome]:
+) -> AsyncGenerator[QueryOutcome, None]:
     """Yield one :class:`QueryOutcome` per input id, at most ``concurrency`` in flight."""
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")

@@ -7,7 +7,7 @@ import os
 import ssl
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TypeVar
 from urllib.parse import quote
@@ -257,7 +257,7 @@ class PayvenClient:
         progress: ProgressHook | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
-    ) -> AsyncIterator[QueryOutcome]:
+    ) -> AsyncGenerator[QueryOutcome, None]:
         """Query many payments concurrently, yielding one :class:`QueryOutcome` per id.
 
         ``transaction_ids`` may be any iterable or async iterable; it is consumed lazily.

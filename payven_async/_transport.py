@@ -18,7 +18,13 @@ from multidict import CIMultiDictProxy
 
 from ._config import ClientConfig, Timeout
 from ._version import __version__
-from .errors import DecodeError, PayvenConnectionError, PayvenTimeoutError, TransportError
+from .errors import (
+    ClientClosedError,
+    DecodeError,
+    PayvenConnectionError,
+    PayvenTimeoutError,
+    TransportError,
+)
 
 __all__ = ["USER_AGENT", "Answer", "Transport"]
 
@@ -69,7 +75,7 @@ class Transport:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
-            raise TransportError("the client is closed", request_sent=False)
+            raise ClientClosedError("this PayvenClient is closed; create a new client")
         if self._session is None:
             connector = aiohttp.TCPConnector(
                 limit=self._connection_limit,

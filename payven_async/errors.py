@@ -19,7 +19,9 @@ The tree::
     │   ├── PayvenConnectionError     connecting, or the connection dropped mid-answer
     │   └── PayvenTimeoutError        no answer within the timeout
     ├── DecodeError                   the answer was not what the API documents
-    └── PaymentOutcomeUnknown         a pay was sent but its outcome could not be learnt
+    ├── PaymentOutcomeUnknown         a pay was sent but its outcome could not be learnt
+    ├── ClientClosedError             the client was closed (also a RuntimeError)
+    └── RunningEventLoopError         payven_sync called from a thread running a loop
 
 Errors are chosen by HTTP status and by the structured ``code`` of the answer, never
 by message text. Every foreign exception (aiohttp, json) is mapped at the boundary and
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "DecodeError",
@@ -54,6 +57,7 @@ __all__ = [
     "PermissionDeniedError",
     "Problem",
     "RateLimitError",
+    "RunningEventLoopError",
     "ServerError",
     "TransportError",
     "ValidationError",
@@ -217,3 +221,19 @@ class PaymentOutcomeUnknown(PayvenError):
         super().__init__(message)
         self.idempotency_key = idempotency_key
         self.external_id = external_id
+
+
+class ClientClosedError(PayvenError, RuntimeError):
+    """The client is closed: it was closed before the call, or while the call ran.
+
+    Never retried: create a new client.
+    """
+
+
+class RunningEventLoopError(PayvenError, RuntimeError):
+    """A ``payven_sync`` method was called from a thread that runs an event loop.
+
+    A blocking call there would stall that loop (and deadlock it, were it the client's
+    own loop), so it is refused before anything runs. In async code use
+    ``payven_async.PayvenClient`` and ``await`` its methods.
+    """

@@ -1,1 +1,94 @@
-"""payven_sync: the blocking facade over payven_async (work in progress, see issue 3)."""
+"""payven_sync: the blocking facade over payven_async, for code without an event loop.
+
+>>> with PayvenClient(client_id=..., client_secret=..., slug=...) as client:
+...     result = client.pay(session_id, PayRequest(...))
+...     query = client.query(result.transaction_id)
+
+Every model, enum and error is the very object ``payven_async`` exports; only
+``PayvenClient`` is this package's own.
+"""
+
+from payven_async import (
+    Address,
+    APIError,
+    AuthenticationError,
+    BasketItem,
+    Buyer,
+    Card,
+    CheckoutPaymentMode,
+    CheckoutSession,
+    CheckoutSessionRequest,
+    ClientClosedError,
+    ConfigurationError,
+    ConflictError,
+    DecodeError,
+    IdempotencyConflictError,
+    InvalidRequestError,
+    Money,
+    NotFoundError,
+    OperationType,
+    PaymentDeclinedError,
+    PaymentOutcomeUnknown,
+    PaymentQuery,
+    PaymentQueryDetail,
+    PaymentResult,
+    PayRequest,
+    PayvenConnectionError,
+    PayvenError,
+    PayvenTimeoutError,
+    PermissionDeniedError,
+    Problem,
+    QueryOutcome,
+    RateLimitError,
+    RunningEventLoopError,
+    ServerError,
+    Timeout,
+    Token,
+    TransportError,
+    ValidationError,
+    __version__,
+)
+
+from ._client import PayvenClient
+
+__all__ = [
+    "APIError",
+    "Address",
+    "AuthenticationError",
+    "BasketItem",
+    "Buyer",
+    "Card",
+    "CheckoutPaymentMode",
+    "CheckoutSession",
+    "CheckoutSessionRequest",
+    "ClientClosedError",
+    "ConfigurationError",
+    "ConflictError",
+    "DecodeError",
+    "IdempotencyConflictError",
+    "InvalidRequestError",
+    "Money",
+    "NotFoundError",
+    "OperationType",
+    "PayRequest",
+    "PaymentDeclinedError",
+    "PaymentOutcomeUnknown",
+    "PaymentQuery",
+    "PaymentQueryDetail",
+    "PaymentResult",
+    "PayvenClient",
+    "PayvenConnectionError",
+    "PayvenError",
+    "PayvenTimeoutError",
+    "PermissionDeniedError",
+    "Problem",
+    "QueryOutcome",
+    "RateLimitError",
+    "RunningEventLoopError",
+    "ServerError",
+    "Timeout",
+    "Token",
+    "TransportError",
+    "ValidationError",
+    "__version__",
+]

@@ -19,6 +19,7 @@ from payven_async import (
     Card,
     CheckoutPaymentMode,
     CheckoutSessionRequest,
+    ClientClosedError,
     Money,
     NotFoundError,
     PaymentDeclinedError,
@@ -520,7 +521,7 @@ async def test_aclose_is_idempotent_and_refuses_later_calls(fake_payven: FakePay
     await payven.query(TRANSACTION_ID)
     await payven.aclose()
     await payven.aclose()
-    with pytest.raises(TransportError, match="closed"):
+    with pytest.raises(ClientClosedError, match="closed"):
         await payven.query(TRANSACTION_ID)
 
 
