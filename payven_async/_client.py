@@ -176,7 +176,7 @@ class PayvenClient:
                 ) from exc
             raise
         if not result.is_success:
-            raise _declined(result, self._tokens.secrets)
+            raise _declined(result, answer.correlation_id, self._tokens.secrets)
         return result
 
     async def query(
@@ -416,7 +416,9 @@ def _maybe_charged(error: PayvenError) -> bool:
     return isinstance(error, APIError) and error.status in _AMBIGUOUS_PAY_STATUSES
 
 
-def _declined(result: PaymentResult, secrets: tuple[str, ...]) -> PaymentDeclinedError:
+def _declined(
+    result: PaymentResult, correlation_id: str | None, secrets: tuple[str, ...]
+) -> PaymentDeclinedError:
     code = normalise_code(result.error_code)
     label = code or "declined"
     detail = redact_text(result.message or "the payment was declined", secrets)
@@ -427,5 +429,6 @@ def _declined(result: PaymentResult, secrets: tuple[str, ...]) -> PaymentDecline
         code=code,
         detail=detail,
         provider_error_code=result.provider_error_code,
+        correlation_id=correlation_id,
         result=result,
     )

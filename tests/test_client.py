@@ -152,12 +152,16 @@ async def test_declined_pay_raises_with_code_and_result(
             "errorCode": "insufficient_funds",
             "providerErrorCode": "51",
         }
-        return web.json_response({"message": None, "isSuccess": True, "code": "200", "data": data})
+        return web.json_response(
+            {"message": None, "isSuccess": True, "code": "200", "data": data},
+            headers={"X-Correlation-Id": "corr-decline"},
+        )
 
     fake_payven.overrides["pay"] = decline
     with pytest.raises(PaymentDeclinedError) as caught:
         await client.pay("sess-1", pay_request())
     error = caught.value
+    assert error.correlation_id == "corr-decline"
     assert error.code == "insufficient_funds"
     assert error.provider_error_code == "51"
     assert error.result is not None

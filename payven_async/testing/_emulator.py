@@ -1,0 +1,346 @@
+"""``PayvenEmulator`` (async) and ``SyncPayvenEmulator`` (in a thread): Payven on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import secrets
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from ._app import EmulatorApp, RecordedRequest
+from ._clock import Clock
+from ._faults import Faults
+from ._idempotency import IdempotencyStore
+from ._ledger import Ledger
+from ._ratelimit import RateLimiter
+from ._tokens import TokenIssuer
+
+if TYPE_CHECKING:
+    import collections
+
+    import payven_sync
+
+    from .._client import PayvenClient
+
+__all__ = ["PayvenEmulator", "SyncPayvenEmulator"]
+
+DEFAULT_CLIENT_ID = "pvk_test_emulator"
+DEFAULT_SLUG = "emulator"
+
+
+def _loopback(host: str) -> str:
+    if host != "localhost":
+        try:
+            if not ipaddress.ip_address(host).is_loopback:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"the emulator only binds loopback addresses, not {host!r}") from None
+    return host
+
+
+class PayvenEmulator:
+    """The Payven identity and vpos APIs, emulated on one loopback URL.
+
+    >>> async with PayvenEmulator() as emu:
+    ...     async with emu.client() as client:
+    ...         token = await client.token()
+
+    Everything is in memory and per instance: tokens, checkout sessions, the ledger of
+    payments, idempotency keys. ``faults`` (see :class:`Faults`) and ``rate_limit`` may
+    be changed while it runs; ``clock`` can be moved forward to expire tokens and
+    sessions without waiting.
+
+    :param port: the port to bind on ``host`` (127.0.0.1); 0 picks a free one.
+    :param token_ttl: access-token lifetime in seconds (``expires_in``), 300 as documented.
+    :param refresh_ttl: refresh-token lifetime in seconds.
+    :param session_ttl: checkout-session lifetime in seconds, 30 minutes as documented.
+    :param max_attempts: failed pay attempts after which a session is ``failed``.
+    :param rate_limit: requests per second before 429; ``None`` turns limiting and the
+        ``X-RateLimit-*`` headers off.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str | None = None,
+        slug: str = DEFAULT_SLUG,
+        token_ttl: int = 300,
+        refresh_ttl: int = 1800,
+        session_ttl: float = 1800.0,
+        max_attempts: int = 3,
+        rate_limit: int | None = 10_000,
+        faults: Faults | None = None,
+    ) -> None:
+        if token_ttl < 1 or refresh_ttl < 1 or session_ttl <= 0 or max_attempts < 1:
+            raise ValueError("token_ttl, refresh_ttl, session_ttl and max_attempts must be > 0")
+        if rate_limit is not None and rate_limit < 1:
+            raise ValueError("rate_limit must be >= 1, or None for no limit")
+        self._host = _loopback(host)
+        self._port = port
+        self.client_id = client_id
+        self.client_secret = client_secret or f"sk_test_{secrets.token_urlsafe(24)}"
+        self.slug = slug
+        self.clock = Clock()
+        self.faults = faults if faults is not None else Faults()
+        self.ledger = Ledger(self.clock, session_ttl=session_ttl, max_attempts=max_attempts)
+        self.idempotency = IdempotencyStore(self.clock)
+        self._limiter = RateLimiter(self.clock, rate_limit)
+        self.tenant_id = str(uuid.uuid4())
+        self.merchant_id = str(uuid.uuid4())
+        self.tokens = TokenIssuer(
+            client_id=client_id,
+            client_secret=self.client_secret,
+            slug=slug,
+            issuer_url=f"http://{host}/realms/{slug}",
+            tenant_id=self.tenant_id,
+            merchant_id=self.merchant_id,
+            access_ttl=token_ttl,
+            refresh_ttl=refresh_ttl,
+            clock=self.clock,
+        )
+        self._app = EmulatorApp(
+            tokens=self.tokens,
+            ledger=self.ledger,
+            faults=self.faults,
+            limiter=self._limiter,
+            idempotency=self.idempotency,
+            clock=self.clock,
+            base_url=lambda: self.url,
+            tenant_id=self.tenant_id,
+            merchant_id=self.merchant_id,
+        )
+        self._runner: web.AppRunner | None = None
+        self._url: str | None = None
+
+    def __repr__(self) -> str:
+        where = self._url or "not running"
+        return f"<PayvenEmulator {where} client_id={self.client_id!r} slug={self.slug!r}>"
+
+    # --- lifetime -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind and serve. Prefer ``async with``."""
+        if self._runner is not None:
+            raise RuntimeError("the emulator is already running")
+        runner = web.AppRunner(self._app.build(), access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self._host, self._port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        port = runner.addresses[0][1]
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        self._url = f"http://{host}:{port}"
+        self._runner = runner
+
+    async def stop(self) -> None:
+        """Stop serving and close every connection. Idempotent."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            self._app.closing()
+            await runner.cleanup()
+
+    async def __aenter__(self) -> PayvenEmulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # --- what tests use -------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The base URL of both identity and vpos routes, e.g. ``http://127.0.0.1:54321``."""
+        if self._url is None:
+            raise RuntimeError("the emulator is not running; use 'async with PayvenEmulator()'")
+        return self._url
+
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        return int(self.url.rsplit(":", 1)[1])
+
+    @property
+    def rate_limit(self) -> int | None:
+        """Requests per second before 429 (``None``: unlimited, no headers)."""
+        return self._limiter.limit
+
+    @rate_limit.setter
+    def rate_limit(self, value: int | None) -> None:
+        if value is not None and value < 1:
+            raise ValueError("rate_limit must be >= 1, or None for no limit")
+        self._limiter.limit = value
+
+    @property
+    def calls(self) -> collections.Counter[str]:
+        """Requests received per route (``"token"``, ``"refresh"``, ``"pay"``, ``"query"``...)."""
+        return self._app.calls
+
+    @property
+    def requests(self) -> Sequence[RecordedRequest]:
+        """The last 1000 requests received (method, path, headers of note; no bodies)."""
+        return tuple(self._app.requests)
+
+    def credentials(self) -> Mapping[str, str]:
+        """Keyword arguments for a ``PayvenClient`` (or the ``PAYVEN_*`` variables' values)."""
+        return {
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "slug": self.slug,
+            "identity_url": self.url,
+            "vpos_url": self.url,
+        }
+
+    def client(self, **kwargs: Any) -> PayvenClient:
+        """An async ``PayvenClient`` pointed at this emulator; ``kwargs`` go to its constructor."""
+        from .._client import PayvenClient
+
+        return PayvenClient(**{**self.credentials(), **kwargs})
+
+    def seed_payments(
+        self,
+        count: int | None = None,
+        *,
+        amount: int = 15000,
+        declined: Sequence[int] = (),
+        ids: Sequence[str] | None = None,
+    ) -> list[str]:
+        """Put payments straight into the ledger (no HTTP); returns their transaction ids."""
+        return self.ledger.seed(count, amount=amount, declined=declined, ids=ids)
+
+    def revoke_tokens(self) -> None:
+        """Invalidate every access and refresh token issued so far."""
+        self.tokens.revoke_all()
+
+
+class SyncPayvenEmulator:
+    """:class:`PayvenEmulator` for blocking code: it serves from its own thread.
+
+    >>> with SyncPayvenEmulator() as emu:
+    ...     with emu.client() as client:      # a payven_sync.PayvenClient
+    ...         client.token()
+
+    Takes the same arguments as :class:`PayvenEmulator`; ``emulator`` is the async one,
+    and its parts (``faults``, ``ledger``, ``clock``...) are reachable from here. Change
+    them while no request is in flight.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.emulator = PayvenEmulator(**kwargs)
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    def __repr__(self) -> str:
+        return f"<SyncPayvenEmulator {self.emulator!r}>"
+
+    def __getattr__(self, name: str) -> Any:
+        # url, client_id, client_secret, slug, faults, ledger, clock, calls, ...
+        if name.startswith("_") or name == "emulator":
+            raise AttributeError(name)
+        return getattr(self.emulator, name)
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start serving from a daemon thread. Prefer ``with``."""
+        if self._thread is not None:
+            raise RuntimeError("the emulator is already running")
+        self._ready.clear()
+        self._error = None
+        thread = threading.Thread(target=self._serve, name="payven-emulator", daemon=True)
+        self._thread = thread
+        thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError("the emulator did not start in time")
+        error = self._take_error()
+        if error is not None:
+            thread.join()
+            self._thread = None
+            raise error
+
+    def stop(self) -> None:
+        """Stop serving and join the thread. Idempotent."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(stop.set)
+        thread.join()
+        error = self._take_error()
+        if error is not None:
+            raise error
+
+    def _take_error(self) -> BaseException | None:
+        error, self._error = self._error, None
+        return error
+
+    def _serve(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as error:  # noqa: BLE001 - re-raised by start() or stop()
+            self._error = error
+            self._ready.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        await self.emulator.start()
+        try:
+            self._ready.set()
+            await self._stop.wait()
+        finally:
+            await self.emulator.stop()
+            self._loop = None
+
+    def __enter__(self) -> SyncPayvenEmulator:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The base URL of both identity and vpos routes."""
+        return self.emulator.url
+
+    def client(self, **kwargs: Any) -> payven_sync.PayvenClient:
+        """A blocking ``payven_sync.PayvenClient`` pointed at this emulator."""
+        from payven_sync import PayvenClient
+
+        return PayvenClient(**{**self.emulator.credentials(), **kwargs})
+
+    def seed_payments(
+        self,
+        count: int | None = None,
+        *,
+        amount: int = 15000,
+        declined: Sequence[int] = (),
+        ids: Sequence[str] | None = None,
+    ) -> list[str]:
+        """Put payments straight into the ledger; returns their transaction ids."""
+        return self.emulator.seed_payments(count, amount=amount, declined=declined, ids=ids)
