@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
+from pathlib import Path
+
 import pytest
 
 from payven_async import ConfigurationError, PayvenClient, Timeout
@@ -102,3 +105,35 @@ def test_constructing_a_client_opens_nothing() -> None:
     """No session and no connection exist until the first call."""
     client = PayvenClient("id", "secret", "slug")
     assert client._transport._session is None
+
+
+def test_a_context_that_does_not_verify_is_refused() -> None:
+    """TLS verification cannot be switched off through ssl_context."""
+    unverified = ssl.create_default_context()
+    unverified.check_hostname = False
+    unverified.verify_mode = ssl.CERT_NONE
+    with pytest.raises(ConfigurationError, match="verify"):
+        PayvenClient("id", "secret", "slug", ssl_context=unverified)
+
+
+def test_a_verifying_context_is_accepted() -> None:
+    """A custom context that verifies (e.g. with a private CA) is used as given."""
+    context = ssl.create_default_context()
+    assert PayvenClient("id", "secret", "slug", ssl_context=context).config.ssl_context is context
+
+
+def test_a_missing_ca_bundle_is_a_configuration_error(tmp_path: Path) -> None:
+    """A CA bundle that cannot be loaded is reported at construction."""
+    with pytest.raises(ConfigurationError, match="ca_bundle"):
+        PayvenClient("id", "secret", "slug", ca_bundle=tmp_path / "missing.pem")
+
+
+def test_a_ca_bundle_builds_a_verifying_context() -> None:
+    """ca_bundle= yields a context that still requires valid certificates and host names."""
+    bundle = ssl.get_default_verify_paths().cafile or ssl.get_default_verify_paths().openssl_cafile
+    if not Path(bundle).is_file():
+        pytest.fail(f"no system CA bundle at {bundle} to test with")
+    context = PayvenClient("id", "secret", "slug", ca_bundle=bundle).config.ssl_context
+    assert context is not None
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname is True
