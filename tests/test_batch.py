@@ -13,6 +13,7 @@ from payven_async import NotFoundError, PayvenClient, ServerError, ValidationErr
 from payven_async._batch import stream_outcomes
 from payven_async.models import PaymentQuery
 
+from .batch_support import running_batch_workers
 from .fake_server import FakePayven, query_answer
 
 
@@ -149,15 +150,7 @@ async def test_a_failing_input_iterator_raises_after_cleanup() -> None:
     with pytest.raises(RuntimeError, match="input broke"):
         async for _ in stream_outcomes(query_one, broken(), concurrency=3):
             pass
-    assert _workers() == []
-
-
-def _workers() -> list[asyncio.Task[object]]:
-    return [
-        task
-        for task in asyncio.all_tasks()
-        if "stream_outcomes" in getattr(task.get_coro(), "__qualname__", "") and not task.done()
-    ]
+    assert running_batch_workers() == []
 
 
 async def test_breaking_out_stops_every_worker_and_frees_connections(
@@ -178,7 +171,7 @@ async def test_breaking_out_stops_every_worker_and_frees_connections(
         break
     await outcomes.aclose()  # type: ignore[attr-defined]
     release.set()
-    assert _workers() == []
+    assert running_batch_workers() == []
     session = client._transport._session
     assert session is not None
     assert not session.connector._acquired  # type: ignore[union-attr]
@@ -207,7 +200,7 @@ async def test_cancelling_the_consumer_cancels_the_batch(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert _workers() == []
+    assert running_batch_workers() == []
     session = client._transport._session
     assert session is not None
     assert not session.connector._acquired  # type: ignore[union-attr]

@@ -21,6 +21,8 @@ from payven_async import (
 from payven_async.models import CheckoutSessionRequest
 from payven_async.testing import Faults, PayvenEmulator
 
+from .batch_support import running_batch_workers
+
 APPROVED_CARD = Card("Test Kullanici", "4546711234567894", "12", "2030", "000")
 
 
@@ -39,14 +41,6 @@ async def open_session(client: PayvenClient) -> str:
 
 def pay_request() -> PayRequest:
     return PayRequest(amount=Money(15000), card=APPROVED_CARD, external_id="ORDER-7")
-
-
-def _workers() -> list[asyncio.Task[object]]:
-    return [
-        task
-        for task in asyncio.all_tasks()
-        if "stream_outcomes" in getattr(task.get_coro(), "__qualname__", "") and not task.done()
-    ]
 
 
 async def test_answer_lost_after_the_charge_is_retried_into_one_charge(
@@ -239,7 +233,7 @@ async def test_cancelling_mid_batch_leaves_nothing_behind() -> None:
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            assert _workers() == []
+            assert running_batch_workers() == []
             session = client._transport._session
             assert session is not None
             assert not session.connector._acquired  # type: ignore[union-attr]
