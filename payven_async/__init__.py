@@ -5,6 +5,8 @@
 ...     query = await client.query(result.transaction_id)
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._client import PayvenClient
 from ._config import Timeout
 from ._version import __version__
@@ -30,6 +32,7 @@ from .errors import (
     ServerError,
     TransportError,
     ValidationError,
+    WebhookVerificationError,
 )
 from .models import (
     Address,
@@ -48,6 +51,9 @@ from .models import (
     QueryOutcome,
     Token,
 )
+
+if TYPE_CHECKING:
+    from .webhooks import WebhookEvent, WebhookPaymentData, sign_webhook, verify_webhook
 
 __all__ = [
     "APIError",
@@ -88,5 +94,36 @@ __all__ = [
     "Token",
     "TransportError",
     "ValidationError",
+    "WebhookEvent",
+    "WebhookPaymentData",
+    "WebhookVerificationError",
     "__version__",
+    "sign_webhook",
+    "verify_webhook",
 ]
+
+# The webhook helpers load on first use: a process that only pays or queries never
+# spends import time on them (the import-time budget in DESIGN.md).
+_LAZY = {
+    "WebhookEvent": ".webhooks",
+    "WebhookPaymentData": ".webhooks",
+    "sign_webhook": ".webhooks",
+    "verify_webhook": ".webhooks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load a lazily exported name (the webhook helpers) on first access."""
+    home = _LAZY.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """Every attribute, the lazily loaded names included."""
+    return sorted({*globals(), *__all__})

@@ -21,7 +21,8 @@ The tree::
     ├── DecodeError                   the answer was not what the API documents
     ├── PaymentOutcomeUnknown         a pay was sent but its outcome could not be learnt
     ├── ClientClosedError             the client was closed (also a RuntimeError)
-    └── RunningEventLoopError         payven_sync called from a thread running a loop
+    ├── RunningEventLoopError         payven_sync called from a thread running a loop
+    └── WebhookVerificationError      a webhook delivery failed verification; see ``reason``
 
 Errors are chosen by HTTP status and by the structured ``code`` of the answer, never
 by message text. Every foreign exception (aiohttp, json) is mapped at the boundary and
@@ -32,7 +33,7 @@ come from the server pass through :mod:`payven_async._redact` first.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -61,6 +62,7 @@ __all__ = [
     "ServerError",
     "TransportError",
     "ValidationError",
+    "WebhookVerificationError",
 ]
 
 
@@ -237,3 +239,44 @@ class RunningEventLoopError(PayvenError, RuntimeError):
     own loop), so it is refused before anything runs. In async code use
     ``payven_async.PayvenClient`` and ``await`` its methods.
     """
+
+
+#: Why a webhook delivery was rejected (``WebhookVerificationError.reason``).
+WebhookRejection = Literal[
+    "missing_header",
+    "bad_timestamp",
+    "timestamp_too_old",
+    "timestamp_in_future",
+    "malformed_signature",
+    "signature_mismatch",
+    "malformed_body",
+]
+
+
+class WebhookVerificationError(PayvenError):
+    """A webhook delivery failed verification: do not act on it; answer it with a 400.
+
+    ``reason`` says why, as one stable code (branch on it, never on the message):
+
+    - ``missing_header``: ``X-Payven-Signature`` or ``X-Payven-Timestamp`` is absent
+      (``header`` names it);
+    - ``bad_timestamp``: the timestamp is not whole Unix seconds;
+    - ``timestamp_too_old`` / ``timestamp_in_future``: outside the tolerance, so a
+      replay (or a badly wrong clock);
+    - ``malformed_signature``: the signature header holds no ``sha256=<64 hex>`` entry;
+    - ``signature_mismatch``: no signature matches any of the secrets;
+    - ``malformed_body``: the body is authentic but is not an event payven can decode.
+
+    Messages never quote a secret, a signature or the body.
+    """
+
+    def __init__(
+        self, message: str, *, reason: WebhookRejection, header: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.reason: WebhookRejection = reason
+        #: The header at fault, for ``missing_header``, ``bad_timestamp`` and signature reasons.
+        self.header = header
+
+    def __repr__(self) -> str:
+        return f"WebhookVerificationError(reason={self.reason!r}, header={self.header!r})"

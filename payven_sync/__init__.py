@@ -46,7 +46,12 @@ from payven_async import (
     Token,
     TransportError,
     ValidationError,
+    WebhookEvent,
+    WebhookPaymentData,
+    WebhookVerificationError,
     __version__,
+    sign_webhook,
+    verify_webhook,
 )
 
 from ._client import PayvenClient
@@ -90,5 +95,10 @@ __all__ = [
     "Token",
     "TransportError",
     "ValidationError",
+    "WebhookEvent",
+    "WebhookPaymentData",
+    "WebhookVerificationError",
     "__version__",
+    "sign_webhook",
+    "verify_webhook",
 ]

@@ -7,10 +7,11 @@
 
 It answers like the real service (the two wire generations, problem+json errors,
 ``X-Correlation-Id``, ``X-RateLimit-*``, idempotent replays), keeps an in-memory
-ledger, decides outcomes by test card (:data:`TEST_CARDS`), and injects faults on
-demand (:class:`Faults`). :class:`SyncPayvenEmulator` serves the same from a thread
-for blocking code. The pytest plugin (``payven_async.testing.pytest_plugin``, loaded
-automatically) provides the ``payven_emulator`` and ``payven_client`` fixtures.
+ledger, decides outcomes by test card (:data:`TEST_CARDS`), injects faults on demand
+(:class:`Faults`) and delivers signed webhooks with retries (:class:`Webhooks`).
+:class:`SyncPayvenEmulator` serves the same from a thread for blocking code. The pytest
+plugin (``payven_async.testing.pytest_plugin``, loaded automatically) provides the
+``payven_emulator`` and ``payven_client`` fixtures.
 
 This package is never imported by ``payven_async`` itself.
 """
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from ._emulator import PayvenEmulator, SyncPayvenEmulator
     from ._faults import ROUTES, Fault, FaultKind, Faults
     from ._ledger import CheckoutSessionRecord, Ledger, PaymentRecord
+    from ._webhooks import WebhookAttempt, WebhookDelivery, Webhooks, WebhookSubscription
 
 __all__ = [
     "ROUTES",
@@ -42,6 +44,10 @@ __all__ = [
     "PayvenEmulator",
     "RecordedRequest",
     "SyncPayvenEmulator",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
+    "Webhooks",
 ]
 
 # Loaded on first use, so that the pytest plugin (a submodule) costs nothing until a
@@ -60,6 +66,10 @@ _HOMES = {
     "PayvenEmulator": "._emulator",
     "RecordedRequest": "._app",
     "SyncPayvenEmulator": "._emulator",
+    "WebhookAttempt": "._webhooks",
+    "WebhookDelivery": "._webhooks",
+    "WebhookSubscription": "._webhooks",
+    "Webhooks": "._webhooks",
 }
 
 

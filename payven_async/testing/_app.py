@@ -111,6 +111,7 @@ class EmulatorApp:
         base_url: Callable[[], str],
         tenant_id: str,
         merchant_id: str,
+        on_payment: Callable[[PaymentRecord], None] | None = None,
     ) -> None:
         self.tokens = tokens
         self.ledger = ledger
@@ -121,6 +122,8 @@ class EmulatorApp:
         self._base_url = base_url
         self.tenant_id = tenant_id
         self.merchant_id = merchant_id
+        #: Told of every charge attempt a pay records (webhook delivery hooks in here).
+        self.on_payment = on_payment
         #: Requests received per route name (``"token"``, ``"pay"``, ...).
         self.calls: collections.Counter[str] = collections.Counter()
         #: The last requests received (bodies are never kept).
@@ -440,6 +443,8 @@ class EmulatorApp:
                 external_id=pay.external_id,
                 basket_id=pay.basket_id,
             )
+            if self.on_payment is not None:
+                self.on_payment(record)
             message = "İşlem başarılı" if record.is_success else "İşlem reddedildi"
             return json_answer(
                 envelope(operation_result_a(record), message=message),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import ipaddress
 import secrets
 import threading
@@ -20,6 +21,7 @@ from ._idempotency import IdempotencyStore
 from ._ledger import Ledger
 from ._ratelimit import RateLimiter
 from ._tokens import TokenIssuer
+from ._webhooks import DEFAULT_RETRY_DELAYS, Webhooks
 
 if TYPE_CHECKING:
     import collections
@@ -63,6 +65,12 @@ class PayvenEmulator:
     :param max_attempts: failed pay attempts after which a session is ``failed``.
     :param rate_limit: requests per second before 429; ``None`` turns limiting and the
         ``X-RateLimit-*`` headers off.
+    :param webhook_url: send a signed webhook event for every pay that completes or is
+        declined to this URL (more endpoints: ``emu.webhooks.subscribe``).
+    :param webhook_secret: the secret signing those events (a fresh ``whsec_…`` if None).
+    :param webhook_retry_delays: seconds between delivery attempts (fast by default; see
+        :class:`~payven_async.testing.Webhooks`).
+    :param webhook_max_retries: retries after a delivery's first attempt.
     """
 
     def __init__(
@@ -79,6 +87,10 @@ class PayvenEmulator:
         max_attempts: int = 3,
         rate_limit: int | None = 10_000,
         faults: Faults | None = None,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        webhook_retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        webhook_max_retries: int = 5,
     ) -> None:
         if token_ttl < 1 or refresh_ttl < 1 or session_ttl <= 0 or max_attempts < 1:
             raise ValueError("token_ttl, refresh_ttl, session_ttl and max_attempts must be > 0")
@@ -107,6 +119,15 @@ class PayvenEmulator:
             refresh_ttl=refresh_ttl,
             clock=self.clock,
         )
+        #: Webhook endpoints and deliveries (see :class:`~payven_async.testing.Webhooks`).
+        self.webhooks = Webhooks(
+            self.clock,
+            merchant_id=self.merchant_id,
+            retry_delays=webhook_retry_delays,
+            max_retries=webhook_max_retries,
+        )
+        if webhook_url is not None:
+            self.webhooks.subscribe(webhook_url, webhook_secret)
         self._app = EmulatorApp(
             tokens=self.tokens,
             ledger=self.ledger,
@@ -117,6 +138,7 @@ class PayvenEmulator:
             base_url=lambda: self.url,
             tenant_id=self.tenant_id,
             merchant_id=self.merchant_id,
+            on_payment=self.webhooks.payment_recorded,
         )
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
@@ -145,11 +167,14 @@ class PayvenEmulator:
         self._runner = runner
 
     async def stop(self) -> None:
-        """Stop serving and close every connection. Idempotent."""
+        """Stop serving and close every connection; cancel pending webhooks. Idempotent."""
         runner, self._runner = self._runner, None
         if runner is not None:
             self._app.closing()
-            await runner.cleanup()
+            try:
+                await self.webhooks.aclose()
+            finally:
+                await runner.cleanup()
 
     async def __aenter__(self) -> PayvenEmulator:
         await self.start()
@@ -344,3 +369,18 @@ class SyncPayvenEmulator:
     ) -> list[str]:
         """Put payments straight into the ledger; returns their transaction ids."""
         return self.emulator.seed_payments(count, amount=amount, declined=declined, ids=ids)
+
+    def drain_webhooks(self, timeout: float | None = 30.0) -> None:
+        """Block until every webhook delivery is delivered or has given up.
+
+        :raises TimeoutError: still pending after ``timeout`` seconds.
+        """
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        future = asyncio.run_coroutine_threadsafe(self.emulator.webhooks.drain(), loop)
+        try:
+            future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise TimeoutError("webhook deliveries still pending") from None
