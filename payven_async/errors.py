@@ -19,7 +19,7 @@ The tree::
     │   ├── PayvenConnectionError     connecting, or the connection dropped mid-answer
     │   └── PayvenTimeoutError        no answer within the timeout
     ├── DecodeError                   the answer was not what the API documents
-    ├── PaymentOutcomeUnknown         a pay was sent but its outcome could not be learnt
+    ├── PaymentOutcomeUnknown         a money-moving call was sent, its outcome unknown
     ├── ClientClosedError             the client was closed (also a RuntimeError)
     ├── RunningEventLoopError         payven_sync called from a thread running a loop
     └── WebhookVerificationError      a webhook delivery failed verification; see ``reason``
@@ -213,16 +213,27 @@ class DecodeError(PayvenError):
 
 
 class PaymentOutcomeUnknown(PayvenError):
-    """A pay request was sent, and no answer could be obtained: it may or may not have charged.
+    """A money-moving request was sent, and no answer could be obtained: it may or may not
+    have moved money (charged, refunded, captured, voided).
 
-    Resolve it by calling ``pay`` again with the same ``idempotency_key`` (the service
-    replays the original answer and never charges twice), or by querying the payment.
+    Resolve it by making the same call again with the same ``idempotency_key`` (the
+    service replays the original answer and never moves money twice), or by querying the
+    payment. ``transaction_id`` is the payment the operation was about, when it had one
+    (refund, void, capture, 3-D Secure complete).
     """
 
-    def __init__(self, message: str, *, idempotency_key: str, external_id: str | None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        idempotency_key: str,
+        external_id: str | None,
+        transaction_id: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.idempotency_key = idempotency_key
         self.external_id = external_id
+        self.transaction_id = transaction_id
 
 
 class ClientClosedError(PayvenError, RuntimeError):

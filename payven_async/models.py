@@ -30,6 +30,7 @@ __all__ = [
     "Address",
     "BasketItem",
     "Buyer",
+    "CaptureRequest",
     "Card",
     "CheckoutPaymentMode",
     "CheckoutSession",
@@ -37,11 +38,18 @@ __all__ = [
     "Money",
     "OperationType",
     "PayRequest",
+    "PaymentHistory",
+    "PaymentHistoryEntry",
     "PaymentQuery",
     "PaymentQueryDetail",
+    "PaymentRequest",
     "PaymentResult",
     "QueryOutcome",
+    "RefundReasonCode",
+    "RefundRequest",
+    "ThreeDSInitRequest",
     "Token",
+    "VoidRequest",
 ]
 
 # ISO 4217 minor-unit exponents for the currencies the API mentions; anything else is
@@ -218,8 +226,10 @@ class CheckoutSessionRequest:
 class PaymentResult:
     """The answer to a payment operation (``PaymentOperationResultDto``).
 
-    When the service answers with the richer ``PaymentStatusDto`` shape, ``amount``,
-    ``currency``, ``is_3d_secure``, ``created`` and ``basket_id`` are filled too.
+    When the service answers with the richer ``PaymentStatusDto`` shape (``get_payment``
+    always does), ``amount``, ``currency``, ``is_3d_secure``, ``created`` and
+    ``basket_id`` are filled too. After a 3-D Secure init, :attr:`redirect_url`,
+    :attr:`redirect_method` and :attr:`html_content` say where the customer goes next.
     """
 
     transaction_id: str | None = None
@@ -235,6 +245,38 @@ class PaymentResult:
     created: datetime | None = None
     basket_id: str | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+    # 3-D Secure init answers carry where to send the customer in ``extra_properties``.
+
+    @property
+    def redirect_url(self) -> str | None:
+        """3-D Secure init: the bank page to send the customer to (``extra_properties``)."""
+        return self._extra("redirect_url")
+
+    @property
+    def redirect_method(self) -> str | None:
+        """3-D Secure init: how to go to ``redirect_url`` (``GET`` or ``POST``), if stated."""
+        return self._extra("redirect_method")
+
+    @property
+    def html_content(self) -> str | None:
+        """3-D Secure init: a self-submitting bank form to render (or ``None``).
+
+        Render it as the page (or in an iframe's ``srcdoc``); when it is empty, redirect
+        to :attr:`redirect_url` instead.
+        """
+        return self._extra("html_content")
+
+    def _extra(self, key: str) -> str | None:
+        # Documented in extra_properties; a top-level key (any spelling) is accepted too.
+        value = self.extra_properties.get(key) if self.extra_properties else None
+        if value is None:
+            folded = key.replace("_", "")
+            for name, item in self.unknown_fields.items():
+                if isinstance(name, str) and name.replace("_", "").lower() == folded:
+                    value = item
+                    break
+        return value if isinstance(value, str) and value else None
 
 
 @attrs.frozen(kw_only=True)
@@ -272,12 +314,62 @@ class PaymentQueryDetail:
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
 
+class _Pending:
+    """A field's wire data, kept as it came, and the function that decodes it."""
+
+    __slots__ = ("data", "decode")
+
+    def __init__(self, data: Any, decode: Any) -> None:
+        self.data = data
+        self.decode = decode
+
+
+class _DecodedOnFirstAccess:
+    """A data descriptor in front of an attrs slot that may hold undecoded wire data.
+
+    The wire decoder may store a :class:`_Pending` in the slot instead of a model; the
+    first read decodes it, keeps the result in its place and returns it. Everything
+    else (the constructor, ``==``, ``repr``, ``attrs.evolve``, pickling) reads and
+    writes through this descriptor, so it only ever sees decoded values. A record that
+    cannot be decoded raises :class:`~payven_async.errors.DecodeError` on each read.
+    """
+
+    __slots__ = ("slot",)
+
+    def __init__(self, slot: Any) -> None:
+        self.slot = slot  # the member descriptor attrs made for the field
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = self.slot.__get__(obj, owner)
+        if type(value) is _Pending:
+            value = value.decode(value.data)
+            self.slot.__set__(obj, value)
+        return value
+
+    def __set__(self, obj: object, value: Any) -> None:
+        self.slot.__set__(obj, value)
+
+
+def _decode_on_first_access(cls: type, *names: str) -> None:
+    """Put a :class:`_DecodedOnFirstAccess` in front of the slots of ``names``."""
+    for name in names:
+        setattr(cls, name, _DecodedOnFirstAccess(cls.__dict__[name]))
+
+
 @attrs.frozen(kw_only=True)
 class PaymentQuery:
     """The answer to ``GET /payments/{transaction_id}/query``.
 
     ``internal`` is Payven's record of the payment, ``external`` the bank's live answer
     (present when ``external_query_available``).
+
+    The two detail records of an answer are decoded on first access, not with the
+    answer: a batch that only looks at ``status`` never pays for them. So a malformed
+    detail record raises :class:`~payven_async.errors.DecodeError` when ``internal`` or
+    ``external`` is first read (or compared, printed, evolved), not when the answer
+    arrives. Constructing a ``PaymentQuery`` yourself works as for any attrs class.
     """
 
     transaction_id: str | None = None
@@ -288,6 +380,9 @@ class PaymentQuery:
     internal: PaymentQueryDetail | None = None
     external: PaymentQueryDetail | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+_decode_on_first_access(PaymentQuery, "internal", "external")
 
 
 @attrs.frozen(kw_only=True)
@@ -348,3 +443,159 @@ class QueryOutcome:
     def ok(self) -> bool:
         """True when the query succeeded."""
         return self.error is None
+
+
+# --- payment operations (direct and 3-D Secure payments, refund, void, capture) ---------
+
+
+class RefundReasonCode(enum.Enum):
+    """Why a refund is made. Values are the API's names, as sent on the wire."""
+
+    CUSTOMER_REQUEST = "CustomerRequest"
+    OUT_OF_STOCK = "OutOfStock"
+    DUPLICATE_CHARGE = "DuplicateCharge"
+    PRODUCT_DEFECT = "ProductDefect"
+    FRAUD = "Fraud"
+    WRONG_AMOUNT = "WrongAmount"
+    OTHER = "Other"
+
+
+@attrs.frozen(kw_only=True)
+class PaymentRequest:
+    """The body of a direct (Non-3D) payment (``POST /payments``, ``CreatePaymentRequest``).
+
+    ``operation_type=OperationType.PRE_AUTH`` only reserves the amount: turn it into a
+    charge with ``capture``, or release it with ``void``.
+    """
+
+    amount: Money
+    card: Card
+    installment: int = 1
+    external_id: str | None = None
+    basket_id: str | None = None
+    description: str | None = None
+    buyer: Buyer | None = None
+    billing_address: Address | None = None
+    shipping_address: Address | None = None
+    basket_items: Sequence[BasketItem] | None = None
+    operation_type: OperationType = OperationType.SALE
+    extra_properties: Mapping[str, str] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ThreeDSInitRequest:
+    """The body of a 3-D Secure payment's first step (``POST /payments/3d/init``).
+
+    The same fields as :class:`PaymentRequest`, plus ``callback_url`` (required: where
+    the bank sends the customer back after authentication) and the optional
+    ``cancel_url`` and ``return_url``.
+    """
+
+    amount: Money
+    card: Card
+    callback_url: str
+    installment: int = 1
+    external_id: str | None = None
+    basket_id: str | None = None
+    description: str | None = None
+    buyer: Buyer | None = None
+    billing_address: Address | None = None
+    shipping_address: Address | None = None
+    basket_items: Sequence[BasketItem] | None = None
+    cancel_url: str | None = None
+    return_url: str | None = None
+    operation_type: OperationType = OperationType.SALE
+    extra_properties: Mapping[str, str] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RefundRequest:
+    """The body of a refund (``POST /payments/{id}/refund``).
+
+    ``amount`` is integer minor units (kuruş) and always required, as the API's contract
+    requires it: a *partial* refund sends less than what is left to refund (several
+    partial refunds may follow one another), a *full* refund sends exactly what is left
+    (the payment's amount, when nothing was refunded yet); the answer's ``status`` is
+    then ``refunded``. ``currency`` defaults to the payment's own; ``reason`` is free
+    text of at most 500 characters.
+    """
+
+    amount: int
+    currency: str | None = None
+    reason: str | None = None
+    reason_code: RefundReasonCode | None = None
+    extra_properties: Mapping[str, str] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class VoidRequest:
+    """The (optional) body of a void (``POST /payments/{id}/void``): why, and connector extras.
+
+    A void cancels the whole payment before the day's settlement, or releases an
+    uncaptured pre-authorisation.
+    """
+
+    reason: str | None = None
+    extra_properties: Mapping[str, str] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CaptureRequest:
+    """The body of a capture (``POST /payments/{id}/capture``): turn a pre-auth into a charge.
+
+    ``amount`` is at most the authorised amount; the rest of the reservation is released.
+    """
+
+    amount: Money
+    reason: str | None = None
+    extra_properties: Mapping[str, str] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class PaymentHistoryEntry:
+    """One step in a payment's life (``OrderHistoryEntryDto``).
+
+    ``amount`` arrives as a JSON double and is a ``Decimal`` here, without binary-float
+    noise; ``timestamp`` is timezone-aware.
+    """
+
+    timestamp: datetime | None = None
+    status: str | None = None
+    previous_status: str | None = None
+    charge_type: str | None = None
+    message: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    provider_transaction_id: str | None = None
+    auth_code: str | None = None
+    host_reference: str | None = None
+    order_id: str | None = None
+    settlement_id: str | None = None
+    amount: Decimal | None = None
+    md_status: str | None = None
+    cavv: str | None = None
+    eci: str | None = None
+    xid: str | None = None
+    unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class PaymentHistory:
+    """The answer to ``GET /payments/{transaction_id}/history`` (``OrderHistoryDto``).
+
+    ``internal_history`` is Payven's own record of the payment's steps, oldest first;
+    ``external_history`` the bank's, when ``provider_history_available``. Amounts are
+    integer minor units.
+    """
+
+    transaction_id: str | None = None
+    status: str | None = None
+    original_amount: int | None = None
+    net_amount: int | None = None
+    currency: str | None = None
+    is_success: bool = False
+    message: str | None = None
+    provider_history_available: bool = False
+    internal_history: Sequence[PaymentHistoryEntry] = attrs.field(factory=list)
+    external_history: Sequence[PaymentHistoryEntry] = attrs.field(factory=list)
+    unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)

@@ -30,6 +30,7 @@ __all__ = [
     "envelope",
     "json_answer",
     "operation_result_a",
+    "operation_result_b",
     "payment_status_b",
     "problem_body",
     "query_result",
@@ -63,6 +64,21 @@ TITLES: Mapping[str, str] = {
     "session_amount_mismatch": "Tutar oturumla uyuşmuyor",
     "session_installment_not_allowed": "Taksit seçeneği izinli değil",
     "pre_auth_not_allowed": "Ön provizyon izinli değil",
+    "refund_exceeds_original": "İade tutarı orijinal tutarı aşıyor",
+    "payment_not_refundable": "Ödeme iade edilemez",
+    "payment_already_refunded": "Ödeme zaten iade edildi",
+    "refund_currency_mismatch": "İade para birimi uyuşmuyor",
+    "payment_already_voided": "Ödeme zaten iptal edildi",
+    "payment_not_voidable": "Ödeme iptal edilemez",
+    "void_not_allowed_after_settlement": "Gün sonundan sonra iptal yapılamaz",
+    "payment_not_pre_auth": "Ödeme bir ön provizyon değil",
+    "payment_already_captured": "Ön provizyon zaten çekildi",
+    "pre_auth_expired": "Ön provizyonun süresi dolmuş",
+    "capture_amount_exceeds_authorization": "Çekim tutarı provizyonu aşıyor",
+    "capture_currency_mismatch": "Çekim para birimi uyuşmuyor",
+    "capture_not_allowed": "Çekim yapılamaz",
+    "three_ds_complete_not_allowed": "3D Secure tamamlanamaz",
+    "bank_declined": "Banka işlemi reddetti",
     "idempotency_key_in_use": "Idempotency-Key çakışması",
     "rate_limit_exceeded": "İstek limiti aşıldı",
     "internal_server_error": "Sunucu hatası",
@@ -167,6 +183,21 @@ def operation_result_a(record: PaymentRecord) -> dict[str, Any]:
     }
 
 
+def operation_result_b(
+    record: PaymentRecord, extra: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """``PaymentOperationResultDto`` in generation B's snake_case; ``extra`` adds properties."""
+    return {
+        "transaction_id": record.transaction_id,
+        "status": record.status,
+        "is_success": record.is_success,
+        "message": record.message,
+        "error_code": record.error_code,
+        "provider_error_code": record.provider_error_code,
+        "extra_properties": {**record.extra_properties(), **(extra or {})},
+    }
+
+
 def payment_status_b(record: PaymentRecord) -> dict[str, Any]:
     """``PaymentStatusDto`` in generation B's snake_case."""
     return {
@@ -179,7 +210,7 @@ def payment_status_b(record: PaymentRecord) -> dict[str, Any]:
         "extra_properties": record.extra_properties(),
         "amount": record.amount,
         "currency": record.currency,
-        "is3_d_secure": False,
+        "is3_d_secure": record.is_3d_secure,
         "created": iso(record.created_at),
         "basket_id": record.basket_id,
     }
@@ -201,7 +232,7 @@ def query_detail(record: PaymentRecord, *, bank_side: bool) -> dict[str, Any]:
         "net_amount": record.amount,
         "currency": record.currency,
         "installment_count": record.installment,
-        "is3_d_secure": False,
+        "is3_d_secure": record.is_3d_secure,
         "provider_transaction_id": record.provider_transaction_id,
         "auth_code": record.auth_code,
         "host_reference": record.host_reference,
@@ -213,7 +244,13 @@ def query_detail(record: PaymentRecord, *, bank_side: bool) -> dict[str, Any]:
         "charge_type": _OPERATION_SNAKE.get(record.operation_type, record.operation_type),
         "settlement_id": None,
         # A JSON double in the spec; sent as an integral number of kuruş.
-        "captured_amount": record.amount if record.status == "completed" else None,
+        "captured_amount": (
+            record.captured_amount
+            if record.captured_amount is not None
+            else record.amount
+            if record.status == "completed"
+            else None
+        ),
         "error_code": record.provider_error_code if bank_side else record.error_code,
         "error_message": None if record.is_success else record.message,
         "processed_at": processed,

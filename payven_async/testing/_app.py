@@ -20,6 +20,9 @@ route                                                 generation   auth
 ``GET  /api/v1/health``                               --           anonymous, never limited
 ``GET  /checkout.html?session={session_id}``          --           a stand-in hosted page
 ====================================================  ===========  ===========================
+
+The payment operations (direct and 3-D Secure payments, refund, void, capture,
+history) are in :mod:`payven_async.testing._operations`.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import html
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import attrs
@@ -61,6 +64,7 @@ from ._clock import Clock, iso
 from ._faults import ROUTES, Fault, FaultKind, Faults
 from ._idempotency import IdempotencyConflict, IdempotencyStore, StoredAnswer, fingerprint
 from ._ledger import CheckoutSessionRecord, Ledger, PaymentRecord
+from ._operations import OperationRoutes
 from ._ratelimit import RateLimiter
 from ._tokens import TokenError, TokenIssuer
 
@@ -112,6 +116,7 @@ class EmulatorApp:
         tenant_id: str,
         merchant_id: str,
         on_payment: Callable[[PaymentRecord], None] | None = None,
+        on_event: Callable[[str, Mapping[str, Any]], object] | None = None,
     ) -> None:
         self.tokens = tokens
         self.ledger = ledger
@@ -124,6 +129,8 @@ class EmulatorApp:
         self.merchant_id = merchant_id
         #: Told of every charge attempt a pay records (webhook delivery hooks in here).
         self.on_payment = on_payment
+        #: Told of every refund, void and capture (webhook delivery hooks in here).
+        self.on_event = on_event
         #: Requests received per route name (``"token"``, ``"pay"``, ...).
         self.calls: collections.Counter[str] = collections.Counter()
         #: The last requests received (bodies are never kept).
@@ -146,6 +153,7 @@ class EmulatorApp:
         add("GET", "/api/v1/payments/{transaction_id}", self._get_payment, name="get_payment")
         add("GET", "/api/v1/health", self._health, name="health")
         add("GET", "/checkout.html", self._checkout_page, name="checkout_page")
+        OperationRoutes(self, self.on_event).register(app.router)
         return app
 
     def closing(self) -> None:

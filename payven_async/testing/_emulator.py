@@ -139,6 +139,7 @@ class PayvenEmulator:
             tenant_id=self.tenant_id,
             merchant_id=self.merchant_id,
             on_payment=self.webhooks.payment_recorded,
+            on_event=self.webhooks.emit,
         )
         self._runner: web.AppRunner | None = None
         self._url: str | None = None

@@ -4,7 +4,9 @@ Set them when constructing the emulator (``PayvenEmulator(faults=Faults(latency=
 or while it runs (``emu.faults.drop_next("pay", after_charge=True, times=2)``).
 
 Routes are named ``token``, ``refresh``, ``create_session``, ``get_session``, ``pay``,
-``query`` and ``get_payment``; ``"*"`` means every route.
+``query``, ``get_payment``, ``create_payment``, ``init_3ds``, ``complete_3ds``,
+``refund_payment``, ``void_payment``, ``capture_payment`` and ``payment_history``;
+``"*"`` means every route.
 
 - ``latency`` (seconds) is added to every answer; ``route_latency`` per route.
 - ``error_rates`` maps a route to the probability of answering with one of
@@ -18,7 +20,8 @@ Routes are named ``token``, ``refresh``, ``create_session``, ``get_session``, ``
   the connection closes halfway), and ``delay_next``.
 
 Malformed and truncated answers, like ``after_charge`` drops, are produced after the
-route did its work: a pay has charged, and its idempotency key holds the real answer.
+route did its work: a pay (or refund, void, capture...) has moved the money, and its
+idempotency key holds the real answer.
 """
 
 from __future__ import annotations
@@ -33,7 +36,22 @@ import attrs
 __all__ = ["ROUTES", "Fault", "FaultKind", "Faults"]
 
 #: The routes faults can target.
-ROUTES = ("token", "refresh", "create_session", "get_session", "pay", "query", "get_payment")
+ROUTES = (
+    "token",
+    "refresh",
+    "create_session",
+    "get_session",
+    "pay",
+    "query",
+    "get_payment",
+    "create_payment",
+    "init_3ds",
+    "complete_3ds",
+    "refund_payment",
+    "void_payment",
+    "capture_payment",
+    "payment_history",
+)
 _ANY = "*"
 _ERROR_STATUSES = (500, 502, 503, 504, 429)
 DEFAULT_ERROR_STATUSES = (500, 503, 429)

@@ -19,9 +19,11 @@ from .._redact import mask_pan
 from ._cards import APPROVED, TEST_CARDS, CardOutcome, card_brand
 from ._clock import Clock, iso
 
-__all__ = ["CheckoutSessionRecord", "Ledger", "PaymentRecord"]
+__all__ = ["CheckoutSessionRecord", "HistoryStep", "Ledger", "PaymentRecord"]
 
 _LONG_DIGIT_RUN = re.compile(r"\d{13}")
+#: ``charge_type`` of a history step, by the payment's operation type.
+_CHARGE_TYPES = {"Sale": "sale", "PreAuth": "pre_auth"}
 
 
 def new_session_id() -> str:
@@ -71,9 +73,27 @@ class CheckoutSessionRecord:
         return self.status
 
 
+@attrs.frozen
+class HistoryStep:
+    """One step in a payment's life, as the history route reports it."""
+
+    timestamp: datetime
+    status: str
+    previous_status: str | None
+    charge_type: str
+    amount: int | None = None
+    message: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
 @attrs.define
 class PaymentRecord:
-    """One charge attempt, approved or declined, as Payven records it."""
+    """One charge attempt, approved or declined, as Payven records it.
+
+    Refunds, voids and captures change it in place (``refunded_amount``,
+    ``captured_amount``, ``status``) and add a :class:`HistoryStep` each.
+    """
 
     transaction_id: str
     amount: int
@@ -97,6 +117,41 @@ class PaymentRecord:
     provider_transaction_id: str | None = None
     receipt_id: str | None = None
     bank_code: str = "0046"
+    is_3d_secure: bool = False
+    #: Refunded so far, in minor units.
+    refunded_amount: int = 0
+    #: What a capture turned the pre-auth into (None: not captured).
+    captured_amount: int | None = None
+    #: 3-D Secure: the bank's answer, decided at init from the card, applied at complete.
+    pending_outcome: CardOutcome | None = attrs.field(default=None, repr=False)
+    history: list[HistoryStep] = attrs.field(factory=list, repr=False)
+
+    def move_to(
+        self,
+        status: str,
+        when: datetime,
+        charge_type: str,
+        *,
+        amount: int | None = None,
+        message: str | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+    ) -> None:
+        """Change the status and record the step in ``history``."""
+        previous = self.history[-1].status if self.history else None
+        self.history.append(
+            HistoryStep(
+                timestamp=when,
+                status=status,
+                previous_status=previous,
+                charge_type=charge_type,
+                amount=amount,
+                message=message,
+                error_code=error_code,
+                error_message=error_message,
+            )
+        )
+        self.status = status
 
     def extra_properties(self) -> dict[str, str]:
         """What a connector fills into ``extra_properties`` (all strings)."""
@@ -197,6 +252,15 @@ class Ledger:
             provider_transaction_id=f"PRV-{secrets.token_hex(6).upper()}",
             receipt_id=f"RC{secrets.randbelow(10**8):08d}" if approved else None,
         )
+        record.move_to(
+            status,
+            record.created_at,
+            _CHARGE_TYPES.get(operation_type, operation_type),
+            amount=amount,
+            message=outcome.message,
+            error_code=outcome.error_code,
+            error_message=None if approved else outcome.message,
+        )
         self.payments[record.transaction_id] = record
         if session is not None:
             session.attempt_count += 1
@@ -208,6 +272,78 @@ class Ledger:
                 if session.failed_attempts >= session.max_attempts:
                     session.status = "failed"
         return record
+
+    def record_3ds_init(
+        self,
+        *,
+        number: str,
+        outcome: CardOutcome,
+        amount: int,
+        currency: str,
+        installment: int = 1,
+        operation_type: str = "Sale",
+        holder_name: str | None = None,
+        external_id: str | None = None,
+        basket_id: str | None = None,
+    ) -> PaymentRecord:
+        """Record a 3-D Secure payment waiting for the customer at the bank.
+
+        Nothing is charged yet: ``outcome`` is kept and applied by :meth:`complete_3ds`.
+        """
+        now = self._clock.utcnow()
+        record = PaymentRecord(
+            transaction_id=str(uuid.uuid4()),
+            amount=amount,
+            currency=currency,
+            installment=installment,
+            operation_type=operation_type,
+            status="three_d_secure_init_processing",
+            is_success=True,
+            message="3D Secure doğrulaması bekleniyor",
+            created_at=now,
+            masked_card_number=mask_pan(number),
+            card_brand=card_brand(number),
+            card_holder_name=holder_name,
+            external_id=external_id,
+            basket_id=basket_id,
+            provider_transaction_id=f"PRV-{secrets.token_hex(6).upper()}",
+            is_3d_secure=True,
+            pending_outcome=outcome,
+        )
+        record.move_to(
+            record.status,
+            now,
+            _CHARGE_TYPES.get(operation_type, operation_type),
+            amount=amount,
+            message=record.message,
+        )
+        self.payments[record.transaction_id] = record
+        return record
+
+    def complete_3ds(self, record: PaymentRecord, outcome: CardOutcome) -> None:
+        """Apply the bank's answer to a 3-D Secure payment: charged, authorised or failed."""
+        approved = outcome.approved
+        if approved:
+            status = "authorized" if record.operation_type == "PreAuth" else "completed"
+            record.auth_code = f"{secrets.randbelow(1_000_000):06d}"
+            record.host_reference = f"HR{secrets.randbelow(10**10):010d}"
+            record.receipt_id = f"RC{secrets.randbelow(10**8):08d}"
+        else:
+            status = "failed"
+        record.is_success = approved
+        record.message = outcome.message
+        record.error_code = outcome.error_code
+        record.provider_error_code = outcome.provider_error_code
+        record.pending_outcome = None
+        record.move_to(
+            status,
+            self._clock.utcnow(),
+            _CHARGE_TYPES.get(record.operation_type, record.operation_type),
+            amount=record.amount,
+            message=outcome.message,
+            error_code=outcome.error_code,
+            error_message=None if approved else outcome.message,
+        )
 
     def seed(
         self,
