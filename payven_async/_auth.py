@@ -130,6 +130,9 @@ class TokenManager:
         self._expires_at = 0.0
         self._renew_at = 0.0
         self._refresh_expires_at: float | None = None
+        #: The values that must never appear in text leaving the library (kept up to date
+        #: by _store(), the only place tokens change; an attribute, read on every call).
+        self.secrets: tuple[str, ...] = (config.client_secret,)
         #: How many token and refresh requests this manager has made (for tests and stats).
         self.requests_made = 0
         slug = quote(config.slug, safe="")
@@ -144,15 +147,16 @@ class TokenManager:
         )
         return f"<TokenManager slug={self._config.slug!r} {state}>"
 
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        """The values that must never appear in text leaving the library."""
-        values = [self._config.client_secret]
-        if self._token is not None:
-            values.append(self._token.access_token)
-            if self._token.refresh_token:
-                values.append(self._token.refresh_token)
-        return tuple(values)
+    def valid_token(self) -> str | None:
+        """The cached access token if it is not yet due for renewal, else None.
+
+        Synchronous, so that the common case costs no ``await``; when it gives None,
+        :meth:`access_token` renews.
+        """
+        token = self._token
+        if token is not None and self._clock() < self._renew_at:
+            return token.access_token
+        return None
 
     async def access_token(self) -> str:
         """A valid access token, renewing it first when it is due."""
@@ -209,6 +213,9 @@ class TokenManager:
         now = self._clock()
         lifetime = token_lifetime(token, now=self._wall_clock())
         self._token = token
+        self.secrets = (self._config.client_secret, token.access_token)
+        if token.refresh_token:
+            self.secrets += (token.refresh_token,)
         self._expires_at = now + lifetime
         self._renew_at = now + max(lifetime - RENEW_SKEW, lifetime / 2)
         refresh_life = token.refresh_expires_in

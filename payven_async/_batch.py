@@ -37,29 +37,50 @@ QueryOne = Callable[[str], Awaitable[PaymentQuery]]
 
 
 class _Source:
-    """Hands out (index, id) pairs from a sync or async iterable, one caller at a time."""
+    """Hands out (index, id) pairs from a sync or async iterable, one caller at a time.
+
+    For a sync iterable, :meth:`take` needs no lock: ``next()`` runs to completion
+    without yielding to the event loop, so no other worker can run in between. An
+    async iterable may suspend inside ``anext()``, so :meth:`next` serialises callers.
+    """
 
     def __init__(self, ids: TransactionIds) -> None:
         self._sync: Iterator[str] | None = None
         self._async: AsyncIterator[str] | None = None
+        self._lock: asyncio.Lock | None = None
         if isinstance(ids, AsyncIterable):
             self._async = aiter(ids)
+            self._lock = asyncio.Lock()
         else:
             self._sync = iter(ids)
-        self._lock = asyncio.Lock()
+        self.is_sync = self._sync is not None
         self._index = 0
         self.exhausted = False
 
+    def take(self) -> tuple[int, str] | None:
+        """The next (index, id) of a sync iterable, or None when it is exhausted."""
+        if self.exhausted:
+            return None
+        assert self._sync is not None
+        try:
+            item = next(self._sync)
+        except (StopIteration, StopAsyncIteration):
+            self.exhausted = True
+            return None
+        index = self._index
+        self._index += 1
+        return index, item
+
     async def next(self) -> tuple[int, str] | None:
+        """The next (index, id) of either kind of iterable, or None when it is exhausted."""
+        if self._lock is None:
+            return self.take()
         async with self._lock:
             if self.exhausted:
                 return None
+            assert self._async is not None
             try:
-                if self._sync is not None:
-                    item = next(self._sync)
-                else:
-                    assert self._async is not None
-                    item = await anext(self._async)
+                item = await anext(self._async)
             except (StopIteration, StopAsyncIteration):
                 self.exhausted = True
                 return None
@@ -96,7 +117,7 @@ async def stream_outcomes(
             while True:
                 await window.acquire()
                 try:
-                    item = await source.next()
+                    item = source.take() if source.is_sync else await source.next()
                 except Exception as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
                     window.release()
                     finished.put_nowait(_Failed(exc))

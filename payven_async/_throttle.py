@@ -48,6 +48,13 @@ class Throttle:
         """The monotonic time before which no request starts."""
         return self._paused_until
 
+    def must_wait(self) -> bool:
+        """Whether :meth:`acquire` has anything to do: False when there is no rate limit
+        and no pause on, so that a request may start without awaiting it."""
+        return bool(self._interval) or (
+            self._paused_until > 0.0 and self._clock() < self._paused_until
+        )
+
     async def acquire(self) -> None:
         """Wait until both the shared pause and the rate limit allow one more request."""
         while True:

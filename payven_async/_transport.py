@@ -7,6 +7,7 @@ Every aiohttp and OS exception is turned into a payven exception here, chained w
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import platform
 import time
@@ -35,9 +36,10 @@ USER_AGENT = (
 )
 
 
-@attrs.frozen
+@attrs.define
 class Answer:
-    """One HTTP answer, fully read."""
+    """One HTTP answer, fully read. (Not frozen: attrs' frozen ``__init__`` costs a call
+    per field, on every request.)"""
 
     status: int
     headers: CIMultiDictProxy[str] | Mapping[str, str]
@@ -114,9 +116,12 @@ class Transport:
         attempt: int = 1,
     ) -> Answer:
         """Make one HTTP exchange and read the whole answer, within ``timeout``."""
-        session = self._get_session()
-        started = time.perf_counter()
-        client_timeout = aiohttp.ClientTimeout(total=timeout.total, connect=timeout.connect)
+        session = self._session
+        if session is None:  # not made yet, or closed (then this raises)
+            session = self._get_session()
+        debug = logger.isEnabledFor(logging.DEBUG)
+        started = time.perf_counter() if debug else 0.0
+        client_timeout = _client_timeout(timeout.total, timeout.connect)
         if not self._owns_session:
             # A caller's session may lack our defaults; add them per request.
             headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **headers}
@@ -124,7 +129,11 @@ class Transport:
             async with session.request(
                 method, url, headers=headers, data=body, timeout=client_timeout
             ) as response:
-                payload = await self._read(response)
+                length = response.content_length
+                if length is not None and length <= self._config.max_response_bytes:
+                    payload = await response.read()  # the usual answer: _read() in short
+                else:
+                    payload = await self._read(response)
                 answer = Answer(response.status, response.headers, payload)
         except aiohttp.ClientConnectorError as exc:
             raise PayvenConnectionError(
@@ -148,7 +157,7 @@ class Transport:
             raise TransportError(
                 f"HTTP error talking to {_origin(url)}: {type(exc).__name__}"
             ) from exc
-        if logger.isEnabledFor(logging.DEBUG):
+        if debug:
             logger.debug(
                 "%s %s -> %d in %.1f ms (attempt %d, correlation id %s)",
                 method,
@@ -184,6 +193,13 @@ class Transport:
         session, self._session = self._session, None
         if session is not None and self._owns_session:
             await session.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _client_timeout(total: float, connect: float) -> aiohttp.ClientTimeout:
+    """aiohttp's (immutable) timeout object for these limits, made once: nearly every
+    request uses the client's default limits."""
+    return aiohttp.ClientTimeout(total=total, connect=connect)
 
 
 def _origin(url: str) -> str:

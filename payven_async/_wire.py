@@ -17,8 +17,11 @@ generations under ``v1``:
 A *strict* variant (exact keys of one style, extra keys forbidden) serves the emulator
 and the tests, so that they catch what the lenient client would forgive.
 
-The per-class encoders and decoders are generated once, on first use, as plain loops
-over a precomputed key table: no per-field type dispatch on the hot path.
+The converters are built on first use, not at import (cattrs itself is imported
+then). Each class's encoder and lenient decoder is generated once, as straight-line
+Python source with one block per field (see :func:`_generate_decoder`): no per-field
+dispatch on the hot path. Nested detail records of a :class:`~.models.PaymentQuery`
+are decoded on first access (see ``models._DecodedOnFirstAccess``).
 """
 
 from __future__ import annotations
@@ -30,13 +33,16 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
-from types import NoneType, UnionType
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+from types import MemberDescriptorType, NoneType, UnionType
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import attrs
-import cattrs
 
 from .errors import DecodeError
+from .models import _DecodedOnFirstAccess, _Pending
+
+if TYPE_CHECKING:
+    import cattrs
 
 __all__ = [
     "KeyStyle",
@@ -147,29 +153,45 @@ _ISO_RE = re.compile(
 def _to_datetime(value: Any, _: Any = None) -> datetime:
     """Parse an ISO 8601 timestamp into a timezone-aware ``datetime``.
 
-    .NET sends up to seven fractional digits and ``Z``; Python 3.10's ``fromisoformat``
-    takes neither, so a small regex normalises first. A timestamp without an offset is
-    taken as UTC, the API's documented default, so that every result is aware.
+    ``datetime.fromisoformat`` reads most answers directly; from Python 3.11 it also
+    takes .NET's ``Z`` and seven fractional digits. Whatever it refuses (everything of
+    that on 3.10, and spellings such as a lower-case ``z``) goes through a small regex
+    that normalises first. Only values with a date and a time are taken. A timestamp
+    without an offset is taken as UTC, the API's documented default, so that every
+    result is aware.
     """
-    if isinstance(value, datetime):
+    if type(value) is str:
+        parsed = None
+        if len(value) > 10 and value[10] in "T ":
+            try:  # noqa: SIM105 - contextlib.suppress costs more, on every timestamp
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                pass
+        if parsed is None:
+            parsed = _parse_iso_leniently(value)
+    elif isinstance(value, datetime):
         parsed = value
-    elif type(value) is str:
-        match = _ISO_RE.match(value.strip())
-        if match is None:
-            raise DecodeError("expected an ISO 8601 timestamp")
-        date, clock, fraction, offset = match.groups()
-        text = f"{date}T{clock}"
-        if fraction:
-            text += "." + fraction[:6].ljust(6, "0")
-        if offset:
-            text += "+00:00" if offset.upper() == "Z" else offset
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise DecodeError("expected an ISO 8601 timestamp") from exc
     else:
         raise _fail(value, "an ISO 8601 timestamp")
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
+def _parse_iso_leniently(value: str) -> datetime:
+    match = _ISO_RE.match(value.strip())
+    if match is None:
+        raise DecodeError("expected an ISO 8601 timestamp")
+    date, clock, fraction, offset = match.groups()
+    text = f"{date}T{clock}"
+    if fraction:
+        text += "." + fraction[:6].ljust(6, "0")
+    if offset:
+        # Python 3.10 takes neither "Z" nor "+0300": give it "+00:00" and "+03:00".
+        offset = "+00:00" if offset.upper() == "Z" else offset
+        text += offset if ":" in offset else f"{offset[:3]}:{offset[3:]}"
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise DecodeError("expected an ISO 8601 timestamp") from exc
 
 
 def _datetime_to_wire(value: datetime) -> str:
@@ -206,9 +228,22 @@ def _enum_lookup(enum_type: type[E], value: Any) -> E | None:
 
 def _lenient_enum_hook(enum_type: type[E]) -> Hook:
     """Decode any spelling to the member; keep an unknown value as it came (as text)."""
+    # The spellings the API sends most resolve in one lookup, to what the folding
+    # lookup gives for them; anything else is folded first.
+    direct: dict[str | int, E] = {}
+    for index, member in enumerate(enum_type):
+        value = str(member.value)
+        for spelling in (value, member.name, value.lower(), member.name.lower(), index):
+            found = _enum_lookup(enum_type, spelling)
+            if found is not None:
+                direct[spelling] = found
 
     @_own
     def structure(value: Any, _: Any = None) -> E | str:
+        if type(value) is str or type(value) is int:
+            member = direct.get(value)
+            if member is not None:
+                return member
         member = _enum_lookup(enum_type, value)
         return member if member is not None else str(value)
 
@@ -248,16 +283,284 @@ def _strip_optional(tp: Any) -> tuple[Any, bool]:
     return tp, False
 
 
+# --- fields decoded on first access -------------------------------------------------
+
+
+def _class_attribute(cls: type, name: str) -> Any:
+    """What ``cls.__dict__`` (or a base class's) holds under ``name``, without descriptors."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return klass.__dict__[name]
+    return None
+
+
+def _deferred(hook: Hook, tp: Any) -> Hook:
+    """Wrap a field's hook so that a JSON object is kept as it came, to decode on first
+    access (``models._DecodedOnFirstAccess``); any other value is decoded, or refused,
+    right away."""
+    inner, _ = _strip_optional(tp)
+    name = getattr(inner, "__name__", str(inner))
+
+    def decode(data: Any) -> Any:
+        try:
+            return hook(data)
+        except DecodeError:
+            raise
+        except Exception as exc:
+            raise DecodeError(f"cannot decode {name}: {type(exc).__name__}") from exc
+
+    @_own
+    def structure(value: Any, _: Any = None) -> Any:
+        if type(value) is dict:
+            return _Pending(value, decode)
+        return hook(value)
+
+    return structure
+
+
+# --- generated code -----------------------------------------------------------------
+
+
+class _UseGeneralLoop(Exception):
+    """Raised inside a generated decoder to hand an answer to the general loop."""
+
+
+_FACTORY: Any = attrs.Factory  # a class, though typed as an (overloaded) function
+
+# Hooks that return a value of this type unchanged: generated decoders test the type
+# inline and call the hook only for other values.
+_PASS_THROUGH: dict[Any, type] = {_to_str: str, _to_int: int, _to_bool: bool, _to_decimal: Decimal}
+# Hooks that never return None, so that no check for it follows their call.
+_NEVER_NONE = frozenset({_to_str, _to_int, _to_bool, _to_decimal, _to_datetime})
+
+_DOTNET_WORD_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def _spellings(name: str) -> list[str]:
+    """The exact spellings the API has used for a field: snake, camel, and .NET's.
+
+    .NET capitalises a letter after a digit (``is_3d_secure`` -> ``is3DSecure``), and
+    its snake-case policy then splits there too (``is3_d_secure``).
+    """
+    camel = _camel(name)
+    dotnet_camel = re.sub(r"(?<=[0-9])[a-z]", lambda match: match.group().upper(), camel)
+    dotnet_snake = _DOTNET_WORD_RE.sub("_", dotnet_camel).lower()
+    return list(dict.fromkeys((name, camel, dotnet_snake, dotnet_camel)))
+
+
+def _slot_setters(cls: type) -> dict[str, Callable[[Any, Any], None]] | None:
+    """The setters of every field's slot, when filling the slots is all that ``cls``'s
+    ``__init__`` does; None when it does more (converters, validators, init hooks, a
+    hash cache or any other slot, a factory that takes self, a ``__dict__``)."""
+    fields = attrs.fields(cls)
+    new: Any = cls.__new__
+    if (
+        new is not object.__new__
+        or hasattr(cls, "__attrs_pre_init__")
+        or hasattr(cls, "__attrs_post_init__")
+        or any(
+            not field.init
+            or field.converter is not None
+            or field.validator is not None
+            or (isinstance(field.default, _FACTORY) and field.default.takes_self)
+            for field in fields
+        )
+    ):
+        return None
+    slots: set[str] = set()
+    for klass in cls.__mro__:
+        own = klass.__dict__.get("__slots__", ())
+        slots.update((own,) if isinstance(own, str) else own)
+    if slots - {"__weakref__"} != {field.name for field in fields}:
+        return None
+    setters = {}
+    for field in fields:
+        descriptor = _class_attribute(cls, field.name)
+        if isinstance(descriptor, _DecodedOnFirstAccess):
+            descriptor = descriptor.slot  # the decoder stores what the descriptor would
+        if not isinstance(descriptor, MemberDescriptorType):
+            return None
+        setters[field.name] = descriptor.__set__
+    return setters
+
+
+def _generate_decoder(
+    cls: type,
+    plans: list[_FieldPlan],
+    lookup: Callable[[str], _FieldPlan | None],
+    general: Hook,
+) -> Hook | None:
+    """Generate a straight-line lenient decoder for ``cls`` (None if ``cls`` does not
+    qualify, see :func:`_slot_setters`; the general loop then does all the work).
+
+    The generated function handles the common answer, whose keys are all exact
+    spellings of known fields (:func:`_spellings`), with one block per field::
+
+        # transaction_id: str | None
+        if 'transaction_id' in data:
+            value = data['transaction_id']
+            found += 1
+        elif 'transactionId' in data:
+            value = data['transactionId']
+            found += 1
+        else:
+            value = None
+        if value is None:
+            value = default_0
+        elif type(value) is not str:
+            value = hook_0(value)
+        set_0(obj, value)
+
+    The instance is filled slot by slot as attrs' ``__init__`` fills it, without the
+    keyword arguments and the ``__init__`` call: ``object.__new__``, then each slot's
+    own setter. Unknown keys are kept in ``unknown_fields`` as the general loop keeps
+    them. Anything else (a spelling that only matches once folded, a field sent
+    twice, a missing required field, a value a hook refuses) goes to ``general``, the
+    loop that handles every case and words the errors; so the result, or the error,
+    is always the general loop's (a property test checks that).
+    """
+    setters = _slot_setters(cls)
+    if setters is None:
+        return None
+    namespace: dict[str, Any] = {
+        "UseGeneralLoop": _UseGeneralLoop,
+        "cls": cls,
+        "general": general,
+        "new": object.__new__,
+    }
+    fields = attrs.fields_dict(cls)
+    lines = [
+        f"def decode_{cls.__name__}(data, _=None):",
+        "    if type(data) is not dict:",
+        "        return general(data)",
+        "    try:",
+        "        found = 0",
+        "        obj = new(cls)",
+    ]
+
+    def default(index: int, field: attrs.Attribute[Any]) -> str:
+        """The expression for a field's default; 'raise UseGeneralLoop' if it has none."""
+        if field.default is attrs.NOTHING:
+            return "raise UseGeneralLoop"
+        value: Any = field.default
+        if isinstance(value, _FACTORY):
+            namespace[f"factory_{index}"] = value.factory
+            return f"value = factory_{index}()"
+        namespace[f"default_{index}"] = value
+        return f"value = default_{index}"
+
+    spelled: set[str] = set()
+    for index, plan in enumerate(plans):
+        field = fields[plan.name]
+        keys = [key for key in _spellings(plan.name) if lookup(key) is plan]
+        spelled.update(keys)
+        namespace[f"set_{index}"] = setters[plan.name]
+        lines.append(f"        # {plan.name}: {getattr(field.type, '__name__', field.type)}")
+        # ("in" and a subscript cost less than a dict.get() call, found or not)
+        for number, key in enumerate(keys):
+            lines.append(f"        {'elif' if number else 'if'} {key!r} in data:")
+            lines.append(f"            value = data[{key!r}]")
+            lines.append("            found += 1")
+        lines.append("        else:")
+        lines.append("            value = None")
+        lines.append("        if value is None:")
+        lines.append(f"            {default(index, field)}")
+        hook = plan.structure
+        if hook is not None:
+            namespace[f"hook_{index}"] = hook
+            inline = _PASS_THROUGH.get(hook)
+            if inline is not None:
+                namespace[f"type_{index}"] = inline
+                lines.append(f"        elif type(value) is not type_{index}:")
+            else:
+                lines.append("        else:")
+            lines.append(f"            value = hook_{index}(value)")
+            if hook not in _NEVER_NONE:
+                lines.append("            if value is None:")
+                lines.append(f"                {default(index, field)}")
+        lines.append(f"        set_{index}(obj, value)")
+
+    def unknown_keys(data: dict[Any, Any], found: int) -> dict[Any, Any]:
+        """The keys no field has, once sure that the general loop would agree."""
+        unknown = {key: value for key, value in data.items() if key not in spelled}
+        if found + len(unknown) != len(data):
+            raise _UseGeneralLoop  # a field came under two spellings
+        if any(type(key) is str and lookup(key) is not None for key in unknown):
+            raise _UseGeneralLoop  # a field's spelling that only matches once folded
+        return unknown
+
+    namespace["unknown_keys"] = unknown_keys
+    lines.append("        if found != len(data):")
+    lines.append("            unknown = unknown_keys(data, found)")
+    if _UNKNOWN_FIELDS in fields:
+        namespace["set_unknown"] = setters[_UNKNOWN_FIELDS]
+        lines.append("            set_unknown(obj, unknown)")
+        lines.append("        else:")
+        lines.append(f"            {default(len(plans), fields[_UNKNOWN_FIELDS])}")
+        lines.append("            set_unknown(obj, value)")
+    lines += [
+        "        return obj",
+        "    except Exception:",
+        "        pass  # the general loop decides, and words any error",
+        "    return general(data)",
+    ]
+    decoder: Hook = _compile(lines, f"decoder for {cls.__qualname__}", namespace)
+    return decoder
+
+
+def _generate_encoder(cls: type, plans: list[_FieldPlan]) -> Callable[[Any], dict[str, Any]]:
+    """Generate the encoder of ``cls``: per field, ``value = obj.<name>`` and, when it is
+    not None, ``out['<wire key>'] = value`` (through the field's hook if it has one)."""
+    namespace: dict[str, Any] = {}
+    lines = [f"def encode_{cls.__name__}(obj):", "    out = {}"]
+    for index, plan in enumerate(plans):
+        lines.append(f"    value = obj.{plan.name}")
+        lines.append("    if value is not None:")
+        if plan.unstructure is None:
+            lines.append(f"        out[{plan.wire_key!r}] = value")
+        else:
+            namespace[f"hook_{index}"] = plan.unstructure
+            lines.append(f"        out[{plan.wire_key!r}] = hook_{index}(value)")
+    lines.append("    return out")
+    encoder: Callable[[Any], dict[str, Any]] = _compile(
+        lines, f"encoder for {cls.__qualname__}", namespace
+    )
+    return encoder
+
+
+def _compile(lines: list[str], title: str, namespace: dict[str, Any]) -> Any:
+    """Define the one function in ``lines``; its source stays readable in tracebacks and
+    through ``inspect.getsource`` (as attrs does for the methods it generates)."""
+    import linecache  # here, on first use: it is not cheap to import
+
+    source = "\n".join(lines) + "\n"
+    filename = f"<payven generated {title}>"
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated source
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    return namespace[lines[0][4 : lines[0].index("(")]]
+
+
 # --- the converter ----------------------------------------------------------------
 
 
-@attrs.frozen
 class _FieldPlan:
-    name: str
-    wire_key: str
-    structure: Hook | None  # None: the value passes through unchanged
-    unstructure: Hook | None
-    required: bool
+    """How one converter encodes and decodes one attrs field."""
+
+    __slots__ = ("name", "required", "structure", "unstructure", "wire_key")
+
+    def __init__(
+        self,
+        name: str,
+        wire_key: str,
+        structure: Hook | None,  # None: the value passes through unchanged
+        unstructure: Hook | None,
+        required: bool,
+    ) -> None:
+        self.name = name
+        self.wire_key = wire_key
+        self.structure = structure
+        self.unstructure = unstructure
+        self.required = required
 
 
 class _Builder:
@@ -290,54 +593,68 @@ class _Builder:
 
     def plans(self, cls: type) -> list[_FieldPlan]:
         attrs.resolve_types(cls)
-        return [
-            _FieldPlan(
-                name=field.name,
-                wire_key=_wire_key(field.name, self.style),
-                structure=self.field_structure_hook(field.type),
-                unstructure=self.field_unstructure_hook(field.type),
-                required=field.default is attrs.NOTHING,
+        plans = []
+        for field in attrs.fields(cls):
+            if field.name == _UNKNOWN_FIELDS:
+                continue
+            structure = self.field_structure_hook(field.type)
+            if (
+                structure is not None
+                and not self.strict
+                and isinstance(_class_attribute(cls, field.name), _DecodedOnFirstAccess)
+            ):
+                structure = _deferred(structure, field.type)
+            plans.append(
+                _FieldPlan(
+                    name=field.name,
+                    wire_key=_wire_key(field.name, self.style),
+                    structure=structure,
+                    unstructure=self.field_unstructure_hook(field.type),
+                    required=field.default is attrs.NOTHING,
+                )
             )
-            for field in attrs.fields(cls)
-            if field.name != _UNKNOWN_FIELDS
-        ]
+        return plans
 
     def make_structure(self, cls: type[T]) -> Callable[[Any, Any], T]:
         plans = self.plans(cls)
-        keeps_unknown = _UNKNOWN_FIELDS in attrs.fields_dict(cls)  # type: ignore[arg-type]
         if self.strict:
             strict: Callable[[Any, Any], T] = self._make_strict_structure(cls, plans)
             return strict
-        exact: dict[str, tuple[str, Hook | None]] = {}
-        folded: dict[str, tuple[str, Hook | None]] = {}
+        return self._make_lenient_structure(cls, plans)
+
+    def _make_lenient_structure(
+        self, cls: type[T], plans: list[_FieldPlan]
+    ) -> Callable[[Any, Any], T]:
+        keeps_unknown = _UNKNOWN_FIELDS in attrs.fields_dict(cls)  # type: ignore[arg-type]
+        exact: dict[str, _FieldPlan] = {}
+        folded: dict[str, _FieldPlan] = {}
         for plan in plans:
-            entry = (plan.name, plan.structure)
-            exact[plan.name] = entry
-            exact[_camel(plan.name)] = entry
-            folded[_normalise_key(plan.name)] = entry
+            exact[plan.name] = plan
+            exact[_camel(plan.name)] = plan
+            folded[_normalise_key(plan.name)] = plan
         required = [plan.name for plan in plans if plan.required]
         name = cls.__name__
 
         @_own
         def structure(data: Any, _: Any = None) -> T:
+            """The general loop: any key spelling, unknown keys kept, errors worded."""
             if type(data) is not dict:
                 raise DecodeError(f"{name}: expected a JSON object, got {type(data).__name__}")
             kwargs: dict[str, Any] = {}
             unknown: dict[str, Any] | None = None
             for key, value in data.items():
-                entry = exact.get(key)
-                if entry is None:
-                    entry = folded.get(_normalise_key(key)) if type(key) is str else None
-                    if entry is None:
+                plan = exact.get(key)
+                if plan is None:
+                    plan = folded.get(_normalise_key(key)) if type(key) is str else None
+                    if plan is None:
                         if unknown is None:
                             unknown = {}
                         unknown[key] = value
                         continue
-                field_name, hook = entry
-                if value is not None and hook is not None:
-                    value = hook(value)
+                if value is not None and plan.structure is not None:
+                    value = plan.structure(value)
                 if value is not None:
-                    kwargs[field_name] = value
+                    kwargs[plan.name] = value
             if unknown is not None and keeps_unknown:
                 kwargs[_UNKNOWN_FIELDS] = unknown
             if required:
@@ -346,7 +663,12 @@ class _Builder:
                     raise DecodeError(f"{name}: missing {', '.join(missing)}")
             return cls(**kwargs)
 
-        return structure
+        def lookup(key: str) -> _FieldPlan | None:
+            """The field the general loop decodes ``key`` into."""
+            return exact.get(key) or folded.get(_normalise_key(key))
+
+        generated = _generate_decoder(cls, plans, lookup, structure)
+        return structure if generated is None else _own(generated)  # type: ignore[return-value]
 
     def _make_strict_structure(self, cls: type[T], plans: list[_FieldPlan]) -> Any:
         by_key = {plan.wire_key: plan for plan in plans}
@@ -374,17 +696,7 @@ class _Builder:
         return structure
 
     def make_unstructure(self, cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
-        plan = [(p.name, p.wire_key, p.unstructure) for p in self.plans(cls)]
-
-        def unstructure(obj: Any) -> dict[str, Any]:
-            out: dict[str, Any] = {}
-            for field_name, key, hook in plan:
-                value = getattr(obj, field_name)
-                if value is not None:
-                    out[key] = value if hook is None else hook(value)
-            return out
-
-        return unstructure
+        return _generate_encoder(cls, self.plans(cls))
 
 
 def _bind(hook: Callable[[Any, Any], Any], tp: Any) -> Hook:
@@ -399,7 +711,8 @@ def _call_with_type(hook: Callable[[Any, Any], Any], tp: Any, value: Any) -> Any
 
 
 def _enum_value(member: Any) -> Any:
-    return member.value if isinstance(member, enum.Enum) else member
+    # _value_ is what the .value property returns, without the property's call.
+    return member._value_ if isinstance(member, enum.Enum) else member
 
 
 def _structure_sequence(converter: cattrs.Converter) -> Callable[[Any], Callable[..., Any]]:
@@ -426,6 +739,8 @@ def _structure_mapping(converter: cattrs.Converter) -> Callable[[Any], Callable[
         value_type = args[1] if len(args) == 2 else Any
         inner, optional = _strip_optional(value_type)
         value_hook = None if inner is Any else converter.get_structure_hook(inner)
+        # Values already of the type pass without a call (see _PASS_THROUGH).
+        passes: Any = _PASS_THROUGH.get(value_hook)
 
         @_own
         def structure(value: Any, _: Any = None) -> dict[str, Any]:
@@ -433,10 +748,14 @@ def _structure_mapping(converter: cattrs.Converter) -> Callable[[Any], Callable[
                 raise _fail(value, "a JSON object")
             if value_hook is None:
                 return value
-            return {
-                str(key): (item if item is None and optional else value_hook(item, inner))
-                for key, item in value.items()
-            }
+            # A loop, not a comprehension: cheaper for the few entries answers carry.
+            result = {}
+            for key, item in value.items():
+                text = key if type(key) is str else str(key)
+                if not ((item is None and optional) or type(item) is passes):
+                    item = value_hook(item, inner)
+                result[text] = item
+            return result
 
         return structure
 
@@ -454,6 +773,8 @@ def _is_mapping(tp: Any) -> bool:
 def _make_converter(style: KeyStyle, strict: bool) -> cattrs.Converter:
     """Build one converter. Hooks are registered in a fixed order: scalars, then
     containers, then the attrs-class factories, so that later rules see earlier ones."""
+    import cattrs  # here, on first use: importing it is a good part of our import time
+
     converter = cattrs.Converter(detailed_validation=False)
     builder = _Builder(converter, style, strict)
     # 1. scalars
@@ -480,47 +801,105 @@ def _make_converter(style: KeyStyle, strict: bool) -> cattrs.Converter:
     return converter
 
 
-#: The client's converters, by the key style of what they send. Both decode leniently.
-_CONVERTERS: dict[KeyStyle, cattrs.Converter] = {
-    "camel": _make_converter("camel", strict=False),
-    "snake": _make_converter("snake", strict=False),
-}
+@functools.cache
+def _converter(style: KeyStyle, strict: bool) -> cattrs.Converter:
+    return _make_converter(style, strict)
 
 
 def converter(style: KeyStyle = "snake") -> cattrs.Converter:
-    """The client's lenient converter whose encoders use ``style`` keys."""
-    return _CONVERTERS[style]
+    """The client's lenient converter whose encoders use ``style`` keys (built on first use)."""
+    return _converter(style, False)
 
 
-@functools.cache
 def strict_converter(style: KeyStyle) -> cattrs.Converter:
     """A converter that accepts only ``style`` keys and forbids extra ones (emulator, tests)."""
-    return _make_converter(style, strict=True)
+    return _converter(style, True)
+
+
+# The hooks the converters hand out, by class, so that the hot path skips cattrs'
+# dispatch: the client's decoders (lenient, snake) and its encoders by key style.
+_DECODERS: dict[Any, Hook] = {}
+_ENCODERS: dict[KeyStyle, dict[type, Hook]] = {"camel": {}, "snake": {}}
 
 
 def encode(obj: Any, style: KeyStyle) -> Any:
     """Unstructure a request model into JSON-ready data with ``style`` keys."""
-    return _CONVERTERS[style].unstructure(obj)
+    encoders = _ENCODERS[style]
+    encoder = encoders.get(type(obj))
+    if encoder is None:
+        encoder = encoders[type(obj)] = converter(style).get_unstructure_hook(type(obj))
+    return encoder(obj)
+
+
+def _decoder(cls: Any) -> Hook:
+    decoder = _DECODERS[cls] = _bind(converter("snake").get_structure_hook(cls), cls)
+    return decoder
 
 
 def structure(data: Any, cls: type[T]) -> T:
     """Decode JSON data into ``cls`` leniently; any failure is a :class:`DecodeError`."""
     try:
-        return _CONVERTERS["snake"].structure(data, cls)
+        decoder = _DECODERS.get(cls) or _decoder(cls)
+        result: T = decoder(data)
     except DecodeError:
         raise
     except Exception as exc:
         raise DecodeError(f"cannot decode {cls.__name__}: {type(exc).__name__}") from exc
+    return result
+
+
+_JSON_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+# json's C encoder for those settings, made once: JSONEncoder.encode makes a new one on
+# every call, which costs about a third of encoding a pay body. Made without the
+# circular-reference check (markers=None): what we encode comes out of our encoders and
+# cannot contain itself. None where json has no C speedups.
+_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+_encode_compactly: Any = (
+    None
+    if _c_make_encoder is None
+    else _c_make_encoder(
+        None,
+        _JSON_ENCODER.default,
+        json.encoder.encode_basestring,
+        None,
+        ":",
+        ",",
+        False,
+        False,
+        True,
+    )
+)
 
 
 def dumps(data: Any) -> bytes:
     """Serialise JSON-ready data compactly, as UTF-8 bytes."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    if _encode_compactly is not None:
+        return "".join(_encode_compactly(data, 0)).encode()
+    return _JSON_ENCODER.encode(data).encode()
+
+
+_JSON_DECODER = json.JSONDecoder(parse_float=Decimal)
+_scan_json: Callable[[str, int], tuple[Any, int]] = _JSON_DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def decode_json(body: bytes) -> Any:
-    """Parse a JSON body; doubles become ``Decimal`` and integers stay exact."""
+    """Parse a JSON body; doubles become ``Decimal`` and integers stay exact.
+
+    Whatever ``json.loads`` takes is taken (UTF-8, -16 or -32, with or without a BOM).
+    The usual body, UTF-8 starting with ``{``, goes straight to the scanner, without
+    the encoding sniffing and whitespace matching ``json.loads`` does around it.
+    """
     try:
+        if type(body) is bytes and body[:1] == b"{" and body[1:2] != b"\x00":
+            text = body.decode("utf-8", "surrogatepass")  # json.detect_encoding's answer
+            try:
+                value, end = _scan_json(text, 0)
+            except StopIteration:
+                pass  # not JSON after all: decode() below words the error
+            else:
+                if end == len(text) or not text[end:].strip(" \t\n\r"):
+                    return value
+            return _JSON_DECODER.decode(text)
         return json.loads(body, parse_float=Decimal)
     except (ValueError, RecursionError) as exc:
         raise DecodeError("the answer is not valid JSON") from exc

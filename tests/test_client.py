@@ -32,6 +32,7 @@ from payven_async import (
     Token,
     TransportError,
 )
+from payven_async._client import _new_idempotency_key
 from payven_async._wire import encode
 
 from .fake_server import CLIENT_ID, CLIENT_SECRET, SLUG, TRANSACTION_ID, FakePayven, query_answer
@@ -116,6 +117,18 @@ async def test_each_logical_pay_gets_a_fresh_key(
     await client.pay("sess-1", pay_request())
     keys = {call.headers["Idempotency-Key"] for call in fake_payven.calls("/pay")}
     assert len(keys) == 2
+
+
+def test_generated_idempotency_keys_are_random_version_4_uuids() -> None:
+    """Keys the client makes are canonical version-4 UUID text, like str(uuid.uuid4())."""
+    keys = [_new_idempotency_key() for _ in range(2000)]
+    assert len(set(keys)) == len(keys)
+    for key in keys:
+        parsed = uuid.UUID(key)
+        assert str(parsed) == key
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+    assert {key[19] for key in keys} == set("89ab")
 
 
 async def test_retried_pay_reuses_its_idempotency_key(

@@ -7,6 +7,7 @@ from datetime import timezone
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -79,13 +80,25 @@ def answer(status: int, body: bytes) -> Answer:
     return Answer(status, CIMultiDictProxy(CIMultiDict()), body)
 
 
+def read_everything(model: Any) -> None:
+    """Read every attribute of a model and of the models in it, and its repr: parts
+    decoded on first access (a query's detail records) are decoded here."""
+    for field in attrs.fields(type(model)):
+        value = getattr(model, field.name)
+        if attrs.has(type(value)):
+            read_everything(value)
+    repr(model)
+
+
 @MANY
 @given(payload=json_values, model=st.sampled_from(RESPONSE_MODELS))
 def test_any_json_answer_decodes_or_raises_a_payven_error(payload: Any, model: type) -> None:
-    """Every JSON value as a 200 body gives a model or a PayvenError, nothing else."""
+    """Every JSON value as a 200 body gives a model whose every attribute reads, or a
+    PayvenError (on decoding, or when a lazily decoded part is first read), nothing else."""
     body = json.dumps(payload).encode()
     try:
-        result = decode_answer(answer(200, body), model)
+        result: Any = decode_answer(answer(200, body), model)
+        read_everything(result)
     except PayvenError:
         return
     assert isinstance(result, model)
@@ -94,12 +107,54 @@ def test_any_json_answer_decodes_or_raises_a_payven_error(payload: Any, model: t
 @MANY
 @given(body=st.binary(max_size=200), model=st.sampled_from(RESPONSE_MODELS))
 def test_any_bytes_answer_decodes_or_raises_a_payven_error(body: bytes, model: type) -> None:
-    """Every byte string as a 200 body gives a model or a PayvenError, nothing else."""
+    """Every byte string as a 200 body gives a model whose every attribute reads, or a
+    PayvenError, nothing else."""
     try:
-        result = decode_answer(answer(200, body), model)
+        result: Any = decode_answer(answer(200, body), model)
+        read_everything(result)
     except PayvenError:
         return
     assert isinstance(result, model)
+
+
+def spellings_of(models: list[type]) -> list[str]:
+    """Every field name of ``models`` in snake, camel, .NET and Pascal case, upper case."""
+    keys = set()
+    for model in models:
+        for field in attrs.fields(model):
+            head, *rest = field.name.split("_")
+            camel = head + "".join(part.title() for part in rest)
+            dotnet = camel.replace("3d", "3D")
+            keys.update({field.name, camel, dotnet, "is3_d_secure", camel[:1].upper() + camel[1:]})
+            keys.add(field.name.upper())
+    return sorted(keys)
+
+
+DECODED_MODELS = [*RESPONSE_MODELS, PaymentQueryDetail, Token]
+field_keys = st.sampled_from(spellings_of(DECODED_MODELS)) | st.text(max_size=8)
+
+
+def outcome(decode: Any, payload: Any) -> Any:
+    """What decoding ``payload`` gives, fully read: the model, or the error's type and text."""
+    try:
+        result = decode(payload)
+        read_everything(result)
+    except Exception as exc:
+        return type(exc), str(exc)
+    return result
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    payload=st.dictionaries(field_keys, json_values, max_size=10),
+    model=st.sampled_from(DECODED_MODELS),
+)
+def test_generated_decoders_agree_with_the_general_loop(payload: Any, model: type) -> None:
+    """A model's generated straight-line decoder gives exactly what the general loop
+    gives (the same model, or the same error) for any object of any key spellings."""
+    decoder = converter("snake").get_structure_hook(model)
+    general = decoder.__globals__["general"]  # the loop it falls back to
+    assert outcome(decoder, payload) == outcome(general, payload)
 
 
 @settings(max_examples=1000, deadline=None)

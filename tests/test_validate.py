@@ -101,6 +101,64 @@ def test_luhn_rejects_a_single_digit_change() -> None:
     assert not luhn_valid("4546711234567895")
 
 
+def digits_of(block: int) -> dict[int, str]:
+    """A translation table from ASCII digits to those of another Unicode digit block."""
+    return str.maketrans("0123456789", "".join(chr(block + value) for value in range(10)))
+
+
+FULL_WIDTH = digits_of(0xFF10)
+ARABIC_INDIC = digits_of(0x0660)
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "",
+        "4546-7112",
+        "4546711234567894".translate(FULL_WIDTH),
+        "4546711234567894".translate(ARABIC_INDIC),
+    ],
+)
+def test_luhn_fails_anything_but_ascii_digits(number: str) -> None:
+    """Empty strings, separators and non-ASCII digits never pass the Luhn check."""
+    assert not luhn_valid(number)
+
+
+def test_luhn_matches_the_textbook_definition() -> None:
+    """Digit strings of every length from 1 to 19 get the textbook Luhn answer."""
+
+    def textbook(digits: str) -> bool:
+        total = 0
+        for position, char in enumerate(reversed(digits)):
+            value = int(char) * (2 if position % 2 else 1)
+            total += value - 9 if value > 9 else value
+        return total % 10 == 0
+
+    for length in range(1, 20):
+        for seed in range(200):
+            digits = str(seed * 7919 + length * 104729).zfill(length)[-length:]
+            assert luhn_valid(digits) is textbook(digits), digits
+
+
+def test_non_ascii_digits_are_refused_in_card_fields() -> None:
+    """Full-width or Arabic-Indic digits pass str.isdigit() but are not card digits."""
+    card = Card(
+        "Test Kullanici",
+        "4546711234567894".translate(FULL_WIDTH),
+        "12".translate(FULL_WIDTH),
+        "2030".translate(ARABIC_INDIC),
+        "000".translate(FULL_WIDTH),
+    )
+    with pytest.raises(ValidationError) as caught:
+        check_pay("s", PayRequest(amount=Money(15000), card=card), today=date(2026, 11, 22))
+    assert fields(caught.value) == {
+        "card.number",
+        "card.expire_month",
+        "card.expire_year",
+        "card.cvv",
+    }
+
+
 async def test_invalid_pay_makes_no_network_call(
     client: PayvenClient, fake_payven: FakePayven
 ) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from payven_async import (
@@ -22,6 +24,7 @@ from payven_async import (
     Money,
     OperationType,
     PaymentQuery,
+    PaymentQueryDetail,
     PaymentResult,
     PayRequest,
 )
@@ -74,6 +77,14 @@ def full_pay_request() -> PayRequest:
         operation_type=OperationType.SALE,
         extra_properties={},
     )
+
+
+def read_everything(model: Any) -> None:
+    """Read every attribute of a model and of the models in it (decoding lazy parts)."""
+    for field in attrs.fields(type(model)):
+        value = getattr(model, field.name)
+        if attrs.has(type(value)):
+            read_everything(value)
 
 
 def key_shape(value: Any) -> Any:
@@ -377,9 +388,10 @@ def test_timestamps_decode_timezone_aware(text: str, expected: datetime) -> None
     ],
 )
 def test_wrong_types_raise_decode_error(payload: Any) -> None:
-    """A wrongly typed answer is a DecodeError, never a foreign exception."""
+    """A wrongly typed answer is a DecodeError, never a foreign exception (for the
+    content of a detail record, when the record is first read)."""
     with pytest.raises(DecodeError):
-        structure(payload, PaymentQuery)
+        read_everything(structure(payload, PaymentQuery))
 
 
 def test_invalid_json_raises_decode_error() -> None:
@@ -423,3 +435,63 @@ def test_checkout_session_answers_of_both_generations_decode() -> None:
     camel = structure(data, CheckoutSession)
     assert snake == camel
     assert snake.expires_at == datetime(2026, 11, 22, 10, 30, tzinfo=timezone.utc)
+
+
+# --- detail records decoded on first access ------------------------------------------
+
+
+def query_with_details() -> dict[str, Any]:
+    detail = {"amount": 15000, "is3_d_secure": True, "processed_at": "2023-11-07T05:31:56Z"}
+    return {"transaction_id": "t-1", "internal": detail, "external": dict(detail, amount=1)}
+
+
+def test_detail_records_are_decoded_once_on_first_access() -> None:
+    """A query's detail records decode when first read, and the same object comes back."""
+    query = structure(query_with_details(), PaymentQuery)
+    internal = query.internal
+    assert isinstance(internal, PaymentQueryDetail)
+    assert internal.amount == 15000
+    assert internal.is_3d_secure is True
+    assert query.internal is internal
+    assert query.external is not None
+    assert query.external.amount == 1
+
+
+def test_lazy_query_compares_prints_and_evolves_like_a_constructed_one() -> None:
+    """A decoded query equals, prints like and evolves like one built by its constructor."""
+    detail = PaymentQueryDetail(
+        amount=15000,
+        is_3d_secure=True,
+        processed_at=datetime(2023, 11, 7, 5, 31, 56, tzinfo=timezone.utc),
+    )
+    built = PaymentQuery(
+        transaction_id="t-1", internal=detail, external=attrs.evolve(detail, amount=1)
+    )
+    assert built.internal is detail
+    assert structure(query_with_details(), PaymentQuery) == built
+    assert built == structure(query_with_details(), PaymentQuery)
+    assert repr(structure(query_with_details(), PaymentQuery)) == repr(built)
+    assert "internal=PaymentQueryDetail(status=None, operation_type=None, amount=15000" in repr(
+        built
+    )
+    evolved = attrs.evolve(structure(query_with_details(), PaymentQuery), status="done")
+    assert evolved == attrs.evolve(built, status="done")
+    assert copy.deepcopy(structure(query_with_details(), PaymentQuery)) == built
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        built.internal = None  # type: ignore[misc]
+
+
+def test_a_bad_detail_record_raises_decode_error_when_read() -> None:
+    """A malformed detail record fails when it is read (each time), not the whole answer."""
+    query = structure(
+        {"transaction_id": "t-1", "internal": {"amount": "twelve"}, "external": None}, PaymentQuery
+    )
+    assert query.transaction_id == "t-1"
+    assert query.external is None
+    for _ in range(2):
+        with pytest.raises(DecodeError):
+            query.internal  # noqa: B018 - reading is what decodes
+    with pytest.raises(DecodeError):
+        repr(query)
+    with pytest.raises(DecodeError):
+        structure({"internal": ["not", "an", "object"]}, PaymentQuery)
