@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/run.py            # full run, a few minutes
     .venv/bin/python benchmarks/run.py --quick    # smaller samples, under a minute
-    .venv/bin/python benchmarks/run.py --only a   # one section (a, b, c, e, cg)
+    .venv/bin/python benchmarks/run.py --only a   # one section (a, b, c, d, e, cg)
 
 Sections (issue 5; (d), the sync facade, is benchmarks/sync_vs_requests.py):
 
@@ -429,7 +429,7 @@ def table(rows: Sequence[Row]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-SECTIONS = ("a", "cg", "b", "c", "e")
+SECTIONS = ("a", "cg", "b", "c", "d", "e")
 
 
 def main() -> None:
@@ -470,6 +470,13 @@ def main() -> None:
     if options.json:
         data = {"machine": machine(), "rows": [row.__dict__ for row in rows]}
         options.json.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    if "d" in wanted:
+        # (d) payven_sync against requests.Session lives in its own script, with its own
+        # servers; it prints its own tables.
+        print("\nrunning (d): benchmarks/sync_vs_requests.py\n", flush=True)
+        small = ["--rounds", "3", "--calls", "200", "--ids", "1000", "--slow-ids", "200"]
+        script = Path(__file__).with_name("sync_vs_requests.py")
+        subprocess.run([sys.executable, str(script), *(small if options.quick else [])], check=True)
 
 
 if __name__ == "__main__":

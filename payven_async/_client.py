@@ -18,22 +18,15 @@ from . import _validate
 from ._auth import TokenManager
 from ._batch import ProgressHook, TransactionIds, stream_outcomes
 from ._config import ClientConfig, Environment, Timeout, build_config
-from ._operations import PaymentOperations
-from ._redact import redact_text
-from ._responses import decode_answer, error_from_answer, normalise_code
+from ._operations import PaymentOperations, _new_idempotency_key
+from ._responses import decode_answer, error_from_answer
 from ._retry import RetryPolicy
 from ._throttle import Throttle
 from ._transport import Answer, Transport
 from ._wire import dumps, encode
 from .errors import (
-    APIError,
-    DecodeError,
-    PaymentDeclinedError,
-    PaymentOutcomeUnknown,
     PayvenError,
     RateLimitError,
-    ServerError,
-    TransportError,
 )
 from .models import (
     CheckoutSession,
@@ -52,8 +45,6 @@ T = TypeVar("T")
 # Generation A (the pay seed) wants the versioned media type; generation B plain JSON.
 _JSON_V1 = {"Content-Type": "application/json; ver=1.0"}
 _JSON = {"Content-Type": "application/json"}
-# Answers after which a pay may have charged although we never learnt the outcome.
-_AMBIGUOUS_PAY_STATUSES = frozenset({500, 502, 504})
 
 
 class PayvenClient(PaymentOperations):
@@ -161,27 +152,18 @@ class PayvenClient(PaymentOperations):
             key = idempotency_key
             _validate.raise_if(_validate.check_id("idempotency_key", key))
         segment = _validate.path_segment(session_id)
-        url = f"{self._config.vpos_url}/api/v1/checkout/sessions/{segment}/pay"
-        headers = {**_JSON_V1, "Idempotency-Key": key}
-        body = dumps(encode(request, "camel"))
-        try:
-            answer = await self._vpos(
-                "POST", url, headers=headers, body=body, timeout=timeout, max_retries=max_retries
-            )
-            result = decode_answer(answer, PaymentResult, secrets=self._tokens.secrets)
-        except (TransportError, ServerError, DecodeError) as exc:
-            # DecodeError: a 2xx arrived but we cannot read it, so we cannot tell either.
-            if _maybe_charged(exc):
-                raise PaymentOutcomeUnknown(
-                    f"the pay request was sent but its outcome is unknown ({exc}); "
-                    "call pay again with the same idempotency_key, or query the payment",
-                    idempotency_key=key,
-                    external_id=request.external_id,
-                ) from exc
-            raise
-        if not result.is_success:
-            raise _declined(result, answer.correlation_id, self._tokens.secrets)
-        return result
+        return await self._move_money(
+            f"{self._config.vpos_url}/api/v1/checkout/sessions/{segment}/pay",
+            encode(request, "camel"),
+            key=key,
+            what="payment",
+            call="pay",
+            external_id=request.external_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            # The pay seed (generation A) sends the versioned media type.
+            content_type=_JSON_V1,
+        )
 
     async def query(
         self,
@@ -447,49 +429,9 @@ class PayvenClient(PaymentOperations):
                 await asyncio.sleep(delay)
 
 
-# The UUID variant digit ("8", "9", "a" or "b") for each hex digit's low two bits.
-_UUID_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
-
-
-def _new_idempotency_key() -> str:
-    """A random (version 4) UUID, as text: what ``str(uuid.uuid4())`` gives, at less than
-    half its cost (it builds a ``UUID`` object to format it)."""
-    digits = os.urandom(16).hex()
-    return (
-        f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-"
-        f"{_UUID_VARIANT[digits[16]]}{digits[17:20]}-{digits[20:]}"
-    )
-
-
 def _within(limits: Timeout, remaining: float) -> Timeout:
     """Shorten an attempt's timeout so that it cannot outlast the call's deadline."""
     if remaining >= limits.total:
         return limits
     total = max(remaining, 0.001)
     return Timeout(total=total, connect=min(limits.connect, total))
-
-
-def _maybe_charged(error: PayvenError) -> bool:
-    if isinstance(error, DecodeError):
-        return True
-    if isinstance(error, TransportError):
-        return error.request_sent
-    return isinstance(error, APIError) and error.status in _AMBIGUOUS_PAY_STATUSES
-
-
-def _declined(
-    result: PaymentResult, correlation_id: str | None, secrets: tuple[str, ...]
-) -> PaymentDeclinedError:
-    code = normalise_code(result.error_code)
-    label = code or "declined"
-    detail = redact_text(result.message or "the payment was declined", secrets)
-    provider = f", bank code {result.provider_error_code}" if result.provider_error_code else ""
-    return PaymentDeclinedError(
-        f"payment {label}{provider}: {detail}",
-        status=200,
-        code=code,
-        detail=detail,
-        provider_error_code=result.provider_error_code,
-        correlation_id=correlation_id,
-        result=result,
-    )

@@ -15,7 +15,7 @@ into :class:`~payven_async.errors.PaymentDeclinedError`.
 
 from __future__ import annotations
 
-import uuid
+import os
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -333,6 +333,7 @@ class PaymentOperations:
         max_retries: int | None,
         external_id: str | None = None,
         transaction_id: str | None = None,
+        content_type: Mapping[str, str] = _JSON,
     ) -> PaymentResult:
         """POST a money-moving request under ``key`` and read its result.
 
@@ -342,7 +343,7 @@ class PaymentOperations:
         :class:`PaymentDeclinedError`. Everything else the service refuses raises its
         own :class:`APIError`.
         """
-        headers = {**_JSON, "Idempotency-Key": key}
+        headers = {**content_type, "Idempotency-Key": key}
         try:
             answer = await self._vpos(
                 "POST",
@@ -370,9 +371,24 @@ class PaymentOperations:
 
 def _key(idempotency_key: str | None) -> str:
     """The caller's ``Idempotency-Key`` (checked), or a fresh one for this logical call."""
-    key = idempotency_key if idempotency_key is not None else str(uuid.uuid4())
-    _checks.check_idempotency_key(key)
-    return key
+    if idempotency_key is None:
+        return _new_idempotency_key()  # ours: no need to check it
+    _checks.check_idempotency_key(idempotency_key)
+    return idempotency_key
+
+
+# The UUID variant digit ("8", "9", "a" or "b") for each hex digit's low two bits.
+_UUID_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+def _new_idempotency_key() -> str:
+    """A random (version 4) UUID, as text: what ``str(uuid.uuid4())`` gives, at less than
+    half its cost (it builds a ``UUID`` object to format it)."""
+    digits = os.urandom(16).hex()
+    return (
+        f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-"
+        f"{_UUID_VARIANT[digits[16]]}{digits[17:20]}-{digits[20:]}"
+    )
 
 
 def _maybe_moved(error: PayvenError) -> bool:
