@@ -20,6 +20,7 @@ from payven_async import (
     CheckoutPaymentMode,
     CheckoutSessionRequest,
     ClientClosedError,
+    DecodeError,
     Money,
     NotFoundError,
     PaymentDeclinedError,
@@ -29,6 +30,7 @@ from payven_async import (
     PayvenConnectionError,
     PayvenTimeoutError,
     RateLimitError,
+    ServerError,
     Token,
     TransportError,
 )
@@ -565,3 +567,27 @@ async def test_debug_logs_say_what_happened_and_nothing_secret(
     for secret in (PAN, CLIENT_SECRET, "access-1", "refresh-1", json.dumps(CVV)):
         assert secret not in text
     assert all(record.name.startswith("payven") for record in caplog.records)
+
+
+async def test_html_answers_over_http_become_payven_errors(
+    client: PayvenClient, fake_payven: FakePayven
+) -> None:
+    """A proxy's HTML error page is a ServerError; an HTML 200 is a DecodeError."""
+    answers = [
+        web.Response(
+            status=200, text="<html><body>maintenance</body></html>", content_type="text/html"
+        ),
+        web.Response(
+            status=502, text="<html><body>502 Bad Gateway</body></html>", content_type="text/html"
+        ),
+    ]
+
+    async def html(request: web.Request) -> web.StreamResponse:
+        return answers.pop()
+
+    fake_payven.overrides["query"] = html
+    with pytest.raises(ServerError, match="502 Bad Gateway") as gateway:
+        await client.query(TRANSACTION_ID)
+    assert gateway.value.status == 502
+    with pytest.raises(DecodeError):
+        await client.query(TRANSACTION_ID)
