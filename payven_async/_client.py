@@ -18,7 +18,7 @@ from . import _validate
 from ._auth import TokenManager
 from ._batch import ProgressHook, TransactionIds, stream_outcomes
 from ._config import ClientConfig, Environment, Timeout, build_config
-from ._operations import PaymentOperations, _new_idempotency_key
+from ._operations import PaymentOperations, idempotency_key_for
 from ._responses import decode_answer, error_from_answer
 from ._retry import RetryPolicy
 from ._throttle import Throttle
@@ -146,11 +146,7 @@ class PayvenClient(PaymentOperations):
         :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
         """
         _validate.check_pay(session_id, request)
-        if idempotency_key is None:
-            key = _new_idempotency_key()  # ours: no need to check it
-        else:
-            key = idempotency_key
-            _validate.raise_if(_validate.check_id("idempotency_key", key))
+        key = idempotency_key_for(idempotency_key)
         segment = _validate.path_segment(session_id)
         return await self._move_money(
             f"{self._config.vpos_url}/api/v1/checkout/sessions/{segment}/pay",
@@ -216,11 +212,7 @@ class PayvenClient(PaymentOperations):
     ) -> CheckoutSession:
         """Create a hosted-checkout session (``POST /checkout/sessions``) to pay."""
         _validate.check_checkout_session_request(request)
-        if idempotency_key is None:
-            key = _new_idempotency_key()  # ours: no need to check it
-        else:
-            key = idempotency_key
-            _validate.raise_if(_validate.check_id("idempotency_key", key))
+        key = idempotency_key_for(idempotency_key)
         url = f"{self._config.vpos_url}/api/v1/checkout/sessions"
         headers = {**_JSON, "Idempotency-Key": key}
         body = dumps(encode(request, "snake"))

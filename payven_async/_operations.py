@@ -99,7 +99,7 @@ class PaymentOperations:
         :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
         """
         _checks.check_payment_request(request)
-        key = _key(idempotency_key)
+        key = idempotency_key_for(idempotency_key)
         return await self._move_money(
             f"{self._config.vpos_url}/api/v1/payments",
             encode(request, "snake"),
@@ -132,7 +132,7 @@ class PaymentOperations:
         :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
         """
         _checks.check_three_ds_init_request(request)
-        key = _key(idempotency_key)
+        key = idempotency_key_for(idempotency_key)
         return await self._move_money(
             f"{self._config.vpos_url}/api/v1/payments/3d/init",
             encode(request, "snake"),
@@ -164,7 +164,7 @@ class PaymentOperations:
         :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
         """
         _checks.check_complete_3ds(transaction_id, need_verification)
-        key = _key(idempotency_key)
+        key = idempotency_key_for(idempotency_key)
         return await self._move_money(
             f"{self._config.vpos_url}/api/v1/payments/3d/complete",
             {"transaction_id": transaction_id, "need_verification": need_verification},
@@ -238,7 +238,7 @@ class PaymentOperations:
         :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
         """
         _checks.check_refund(transaction_id, request)
-        key = _key(idempotency_key)
+        key = idempotency_key_for(idempotency_key)
         return await self._move_money(
             self._payment_url(transaction_id, "/refund"),
             {"transaction_id": transaction_id, **encode(request, "snake")},
@@ -270,7 +270,7 @@ class PaymentOperations:
         :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
         """
         _checks.check_void(transaction_id, request)
-        key = _key(idempotency_key)
+        key = idempotency_key_for(idempotency_key)
         fields = encode(request, "snake") if request is not None else {}
         return await self._move_money(
             self._payment_url(transaction_id, "/void"),
@@ -304,7 +304,7 @@ class PaymentOperations:
         :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
         """
         _checks.check_capture(transaction_id, request)
-        key = _key(idempotency_key)
+        key = idempotency_key_for(idempotency_key)
         return await self._move_money(
             self._payment_url(transaction_id, "/capture"),
             {"transaction_id": transaction_id, **encode(request, "snake")},
@@ -369,7 +369,7 @@ class PaymentOperations:
         return result
 
 
-def _key(idempotency_key: str | None) -> str:
+def idempotency_key_for(idempotency_key: str | None) -> str:
     """The caller's ``Idempotency-Key`` (checked), or a fresh one for this logical call."""
     if idempotency_key is None:
         return _new_idempotency_key()  # ours: no need to check it
