@@ -136,6 +136,12 @@ async def stream_outcomes(
                     finished.put_nowait(_Failed(exc))
                     return
                 finished.put_nowait((index, outcome))
+                # Let every answer that is already in be handled before this worker
+                # sends its next request. Requests then leave in bursts, one per turn of
+                # the event loop, as in a gather loop, rather than one between every two
+                # answers: far fewer loop turns, and on loopback far fewer wake-ups of a
+                # server that went idle (measured 0.78x -> 0.95x the gather loop's rate).
+                await asyncio.sleep(0)
         finally:
             finished.put_nowait(None)
 
