@@ -38,29 +38,31 @@ from .models import (
     Address,
     BasketItem,
     Buyer,
-    CaptureRequest,
     Card,
     CheckoutPaymentMode,
     CheckoutSession,
     CheckoutSessionRequest,
     Money,
     OperationType,
-    PaymentHistory,
-    PaymentHistoryEntry,
     PaymentQuery,
     PaymentQueryDetail,
-    PaymentRequest,
     PaymentResult,
     PayRequest,
     QueryOutcome,
-    RefundReasonCode,
-    RefundRequest,
-    ThreeDSInitRequest,
     Token,
-    VoidRequest,
 )
 
 if TYPE_CHECKING:
+    from ._operation_models import (
+        CaptureRequest,
+        PaymentHistory,
+        PaymentHistoryEntry,
+        PaymentRequest,
+        RefundReasonCode,
+        RefundRequest,
+        ThreeDSInitRequest,
+        VoidRequest,
+    )
     from .webhooks import WebhookEvent, WebhookPaymentData, sign_webhook, verify_webhook
 
 __all__ = [
@@ -118,9 +120,23 @@ __all__ = [
     "verify_webhook",
 ]
 
-# The webhook helpers load on first use: a process that only pays or queries never
-# spends import time on them (the import-time budget in DESIGN.md).
+# The webhook helpers and the payment operations' models load on first use: a process
+# that only pays or queries never spends import time on them (the import-time budget in
+# DESIGN.md).
 _LAZY = {
+    **dict.fromkeys(
+        (
+            "CaptureRequest",
+            "PaymentHistory",
+            "PaymentHistoryEntry",
+            "PaymentRequest",
+            "RefundReasonCode",
+            "RefundRequest",
+            "ThreeDSInitRequest",
+            "VoidRequest",
+        ),
+        "._operation_models",
+    ),
     "WebhookEvent": ".webhooks",
     "WebhookPaymentData": ".webhooks",
     "sign_webhook": ".webhooks",
@@ -129,7 +145,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    """Load a lazily exported name (the webhook helpers) on first access."""
+    """Load a lazily exported name (see ``_LAZY``) on first access."""
     home = _LAZY.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,6 +11,10 @@ logical call, reused on every retry, so that a retried refund or capture can nev
 move money twice. :meth:`PaymentOperations._move_money` is the one place that turns
 a lost answer into :class:`~payven_async.errors.PaymentOutcomeUnknown` and a decline
 into :class:`~payven_async.errors.PaymentDeclinedError`.
+
+The operations' input checks and models are imported inside the methods: they load on
+a process's first operation, not with the package (the import-time budget in
+DESIGN.md).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import os
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from . import _validate_operations as _checks
+from . import _validate
 from ._redact import redact_text
 from ._responses import decode_answer, normalise_code
 from ._wire import dumps, encode
@@ -32,21 +36,21 @@ from .errors import (
     ServerError,
     TransportError,
 )
-from .models import (
-    CaptureRequest,
-    PaymentHistory,
-    PaymentRequest,
-    PaymentResult,
-    RefundRequest,
-    ThreeDSInitRequest,
-    VoidRequest,
-)
+from .models import PaymentResult
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from ._auth import TokenManager
     from ._config import ClientConfig, Timeout
+    from ._operation_models import (
+        CaptureRequest,
+        PaymentHistory,
+        PaymentRequest,
+        RefundRequest,
+        ThreeDSInitRequest,
+        VoidRequest,
+    )
     from ._transport import Answer
 
 __all__ = ["PaymentOperations"]
@@ -98,7 +102,9 @@ class PaymentOperations:
         Raises :class:`PaymentDeclinedError` when it is declined, and
         :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
         """
-        _checks.check_payment_request(request)
+        from ._validate_operations import check_payment_request
+
+        check_payment_request(request)
         key = idempotency_key_for(idempotency_key)
         return await self._move_money(
             f"{self._config.vpos_url}/api/v1/payments",
@@ -131,7 +137,9 @@ class PaymentOperations:
         Raises :class:`PaymentDeclinedError` when it is refused, and
         :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
         """
-        _checks.check_three_ds_init_request(request)
+        from ._validate_operations import check_three_ds_init_request
+
+        check_three_ds_init_request(request)
         key = idempotency_key_for(idempotency_key)
         return await self._move_money(
             f"{self._config.vpos_url}/api/v1/payments/3d/init",
@@ -163,7 +171,9 @@ class PaymentOperations:
         Raises :class:`PaymentDeclinedError` when the bank declines it, and
         :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
         """
-        _checks.check_complete_3ds(transaction_id, need_verification)
+        from ._validate_operations import check_complete_3ds
+
+        check_complete_3ds(transaction_id, need_verification)
         key = idempotency_key_for(idempotency_key)
         return await self._move_money(
             f"{self._config.vpos_url}/api/v1/payments/3d/complete",
@@ -190,7 +200,9 @@ class PaymentOperations:
         an error here: its ``is_success`` is False, with ``error_code`` and
         ``provider_error_code`` set. Raises :class:`NotFoundError` for an unknown id.
         """
-        _checks.check_transaction_id(transaction_id)
+        from ._validate_operations import check_transaction_id
+
+        check_transaction_id(transaction_id)
         answer = await self._vpos(
             "GET", self._payment_url(transaction_id), timeout=timeout, max_retries=max_retries
         )
@@ -205,11 +217,15 @@ class PaymentOperations:
         max_retries: int | None = None,
     ) -> PaymentHistory:
         """A payment's steps, oldest first (``GET /payments/{id}/history``)."""
-        _checks.check_history(transaction_id, order_id)
+        from ._validate_operations import check_history
+
+        check_history(transaction_id, order_id)
         url = self._payment_url(transaction_id, "/history")
         if order_id is not None:
             url += f"?order_id={quote(order_id, safe='')}"
         answer = await self._vpos("GET", url, timeout=timeout, max_retries=max_retries)
+        from ._operation_models import PaymentHistory
+
         return decode_answer(answer, PaymentHistory, secrets=self._tokens.secrets)
 
     # --- after the payment ------------------------------------------------------------
@@ -237,7 +253,9 @@ class PaymentOperations:
         :class:`PaymentDeclinedError` when the bank declines it, and
         :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
         """
-        _checks.check_refund(transaction_id, request)
+        from ._validate_operations import check_refund
+
+        check_refund(transaction_id, request)
         key = idempotency_key_for(idempotency_key)
         return await self._move_money(
             self._payment_url(transaction_id, "/refund"),
@@ -269,7 +287,9 @@ class PaymentOperations:
         :class:`PaymentDeclinedError` when the bank declines it, and
         :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
         """
-        _checks.check_void(transaction_id, request)
+        from ._validate_operations import check_void
+
+        check_void(transaction_id, request)
         key = idempotency_key_for(idempotency_key)
         fields = encode(request, "snake") if request is not None else {}
         return await self._move_money(
@@ -303,7 +323,9 @@ class PaymentOperations:
         :class:`PaymentDeclinedError` when the bank declines it, and
         :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
         """
-        _checks.check_capture(transaction_id, request)
+        from ._validate_operations import check_capture
+
+        check_capture(transaction_id, request)
         key = idempotency_key_for(idempotency_key)
         return await self._move_money(
             self._payment_url(transaction_id, "/capture"),
@@ -373,7 +395,7 @@ def idempotency_key_for(idempotency_key: str | None) -> str:
     """The caller's ``Idempotency-Key`` (checked), or a fresh one for this logical call."""
     if idempotency_key is None:
         return _new_idempotency_key()  # ours: no need to check it
-    _checks.check_idempotency_key(idempotency_key)
+    _validate.raise_if(_validate.check_id("idempotency_key", idempotency_key))
     return idempotency_key
 
 

@@ -7,6 +7,7 @@ passes through :func:`redact_text`. Model reprs use :func:`mask_pan` directly.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -14,20 +15,31 @@ __all__ = ["REDACTED", "mask_pan", "redact_text"]
 
 REDACTED = "***"
 
-# 13 to 19 digits, optionally grouped by single spaces or dashes, not part of a longer
-# run of digits: the shapes a card number takes in free text.
-_PAN_RE = re.compile(r"(?<![0-9])(?:[0-9][ -]?){12,18}[0-9](?![0-9])")
-# JSON-ish or form-ish key/value pairs whose value is a secret, whatever the spelling.
-_SECRET_PAIR_RE = re.compile(
-    r"""(?ix)
-    (["']?(?:cvv|cvc|cvv2|client_?secret|clientSecret|access_?token|accessToken|
-    refresh_?token|refreshToken|password|secret)["']?\s*[:=]\s*)
-    ("[^"]*"|'[^']*'|[^\s,;&}]+)
-    """
-)
-_BEARER_RE = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
-# Three base64url segments: a JWT, wherever it appears.
-_JWT_RE = re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+class _Patterns:
+    """The redaction regexes, compiled on first use: most processes never redact."""
+
+    def __init__(self) -> None:
+        # 13 to 19 digits, optionally grouped by single spaces or dashes, not part of a
+        # longer run of digits: the shapes a card number takes in free text.
+        self.pan = re.compile(r"(?<![0-9])(?:[0-9][ -]?){12,18}[0-9](?![0-9])")
+        # JSON-ish or form-ish key/value pairs whose value is a secret, whatever the
+        # spelling.
+        self.secret_pair = re.compile(
+            r"""(?ix)
+            (["']?(?:cvv|cvc|cvv2|client_?secret|clientSecret|access_?token|accessToken|
+            refresh_?token|refreshToken|password|secret)["']?\s*[:=]\s*)
+            ("[^"]*"|'[^']*'|[^\s,;&}]+)
+            """
+        )
+        self.bearer = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
+        # Three base64url segments: a JWT, wherever it appears.
+        self.jwt = re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+
+@functools.cache
+def _patterns() -> _Patterns:
+    return _Patterns()
 
 
 def mask_pan(number: str) -> str:
@@ -56,7 +68,8 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in secrets:
         if secret:
             text = text.replace(secret, REDACTED)
-    text = _BEARER_RE.sub(rf"\1 {REDACTED}", text)
-    text = _JWT_RE.sub(REDACTED, text)
-    text = _SECRET_PAIR_RE.sub(rf"\1{REDACTED}", text)
-    return _PAN_RE.sub(_mask_pan_match, text)
+    patterns = _patterns()
+    text = patterns.bearer.sub(rf"\1 {REDACTED}", text)
+    text = patterns.jwt.sub(REDACTED, text)
+    text = patterns.secret_pair.sub(rf"\1{REDACTED}", text)
+    return patterns.pan.sub(_mask_pan_match, text)

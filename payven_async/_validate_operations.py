@@ -12,6 +12,14 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from ._operation_models import (
+    CaptureRequest,
+    PaymentRequest,
+    RefundReasonCode,
+    RefundRequest,
+    ThreeDSInitRequest,
+    VoidRequest,
+)
 from ._validate import (
     _check_basket,
     _check_card,
@@ -23,24 +31,13 @@ from ._validate import (
     raise_if,
 )
 from .errors import Problem
-from .models import (
-    Address,
-    Buyer,
-    CaptureRequest,
-    OperationType,
-    PaymentRequest,
-    RefundReasonCode,
-    RefundRequest,
-    ThreeDSInitRequest,
-    VoidRequest,
-)
+from .models import Address, Buyer, OperationType
 
 __all__ = [
     "MAX_REASON_LENGTH",
     "check_capture",
     "check_complete_3ds",
     "check_history",
-    "check_idempotency_key",
     "check_payment_request",
     "check_refund",
     "check_three_ds_init_request",
@@ -63,11 +60,6 @@ def check_history(transaction_id: Any, order_id: Any) -> None:
     if order_id is not None:
         problems += check_id("order_id", order_id)
     raise_if(problems)
-
-
-def check_idempotency_key(key: Any) -> None:
-    """An ``Idempotency-Key`` (at most 128 printable characters); raise when it is not one."""
-    raise_if(check_id("idempotency_key", key))
 
 
 def _check_extra(value: Any) -> list[Problem]:

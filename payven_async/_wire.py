@@ -143,10 +143,13 @@ def _to_decimal(value: Any, _: Any = None) -> Decimal:
     raise _fail(value, "a number")
 
 
-_ISO_RE = re.compile(
-    r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?\s*(Z|[+-]\d{2}:?\d{2})?$",
-    re.IGNORECASE,
-)
+@functools.cache
+def _iso_re() -> re.Pattern[str]:
+    # Compiled on first use, like every regex here: each costs import time.
+    return re.compile(
+        r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?\s*(Z|[+-]\d{2}:?\d{2})?$",
+        re.IGNORECASE,
+    )
 
 
 @_own
@@ -177,7 +180,7 @@ def _to_datetime(value: Any, _: Any = None) -> datetime:
 
 
 def _parse_iso_leniently(value: str) -> datetime:
-    match = _ISO_RE.match(value.strip())
+    match = _iso_re().match(value.strip())
     if match is None:
         raise DecodeError("expected an ISO 8601 timestamp")
     date, clock, fraction, offset = match.groups()
@@ -333,7 +336,10 @@ _PASS_THROUGH: dict[Any, type] = {_to_str: str, _to_int: int, _to_bool: bool, _t
 # Hooks that never return None, so that no check for it follows their call.
 _NEVER_NONE = frozenset({_to_str, _to_int, _to_bool, _to_decimal, _to_datetime})
 
-_DOTNET_WORD_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+@functools.cache
+def _dotnet_word_re() -> re.Pattern[str]:
+    return re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 def _spellings(name: str) -> list[str]:
@@ -344,7 +350,7 @@ def _spellings(name: str) -> list[str]:
     """
     camel = _camel(name)
     dotnet_camel = re.sub(r"(?<=[0-9])[a-z]", lambda match: match.group().upper(), camel)
-    dotnet_snake = _DOTNET_WORD_RE.sub("_", dotnet_camel).lower()
+    dotnet_snake = _dotnet_word_re().sub("_", dotnet_camel).lower()
     return list(dict.fromkeys((name, camel, dotnet_snake, dotnet_camel)))
 
 

@@ -8,13 +8,15 @@ Every model, enum and error is the very object ``payven_async`` exports; only
 ``PayvenClient`` is this package's own.
 """
 
+from typing import TYPE_CHECKING, Any
+
+import payven_async
 from payven_async import (
     Address,
     APIError,
     AuthenticationError,
     BasketItem,
     Buyer,
-    CaptureRequest,
     Card,
     CheckoutPaymentMode,
     CheckoutSession,
@@ -29,12 +31,9 @@ from payven_async import (
     NotFoundError,
     OperationType,
     PaymentDeclinedError,
-    PaymentHistory,
-    PaymentHistoryEntry,
     PaymentOutcomeUnknown,
     PaymentQuery,
     PaymentQueryDetail,
-    PaymentRequest,
     PaymentResult,
     PayRequest,
     PayvenConnectionError,
@@ -44,25 +43,33 @@ from payven_async import (
     Problem,
     QueryOutcome,
     RateLimitError,
-    RefundReasonCode,
-    RefundRequest,
     RunningEventLoopError,
     ServerError,
-    ThreeDSInitRequest,
     Timeout,
     Token,
     TransportError,
     ValidationError,
-    VoidRequest,
-    WebhookEvent,
-    WebhookPaymentData,
     WebhookVerificationError,
     __version__,
-    sign_webhook,
-    verify_webhook,
 )
 
 from ._client import PayvenClient
+
+if TYPE_CHECKING:
+    from payven_async import (
+        CaptureRequest,
+        PaymentHistory,
+        PaymentHistoryEntry,
+        PaymentRequest,
+        RefundReasonCode,
+        RefundRequest,
+        ThreeDSInitRequest,
+        VoidRequest,
+        WebhookEvent,
+        WebhookPaymentData,
+        sign_webhook,
+        verify_webhook,
+    )
 
 __all__ = [
     "APIError",
@@ -118,3 +125,17 @@ __all__ = [
     "sign_webhook",
     "verify_webhook",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Load a name that ``payven_async`` loads on first use, the same way."""
+    if name not in payven_async._LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(payven_async, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """Every attribute, the lazily loaded names included."""
+    return sorted({*globals(), *__all__})

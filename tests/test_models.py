@@ -1,12 +1,28 @@
-"""Models: money in minor units, masked card reprs, normalised card fields."""
+"""Models: money in minor units, masked card reprs, normalised card fields, lazy loading."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
-from payven_async import Buyer, Card, Money, PayRequest, QueryOutcome, Token
+import payven_async
+import payven_sync
+from payven_async import (
+    Address,
+    Buyer,
+    Card,
+    Money,
+    PaymentResult,
+    PayRequest,
+    QueryOutcome,
+    RefundRequest,
+    Token,
+    models,
+)
 from payven_async.errors import NotFoundError
 
 PAN = "4546711234567894"
@@ -43,6 +59,41 @@ def test_card_repr_masks_the_number_and_hides_the_cvv() -> None:
         assert "454671******7894" in text
 
 
+def test_reprs_read_as_attrs_reprs_with_hidden_and_omitted_fields() -> None:
+    """Name(field=value, ...) in declaration order; hidden fields show ***, and fields
+    declared repr=False (unknown_fields) are left out."""
+    assert repr(Money(15000)) == "Money(amount=15000, currency='TRY')"
+    assert repr(Card("Ali Veli", PAN, "1", "30", "987")) == (
+        "Card(holder_name='Ali Veli', number=454671******7894, expire_month='01', "
+        "expire_year='2030', cvv=***)"
+    )
+    result = PaymentResult(transaction_id="t-1", is_success=True, unknown_fields={"x": 1})
+    assert repr(result) == (
+        "PaymentResult(transaction_id='t-1', status=None, is_success=True, message=None, "
+        "error_code=None, provider_error_code=None, extra_properties={}, amount=None, "
+        "currency=None, is_3d_secure=None, created=None, basket_id=None)"
+    )
+    assert repr(RefundRequest(amount=500)) == (
+        "RefundRequest(amount=500, currency=None, reason=None, reason_code=None, "
+        "extra_properties=None)"
+    )
+
+
+def test_models_compare_and_hash_by_class_and_fields() -> None:
+    """Equal fields and the same class: equal, with equal hashes; anything else differs."""
+    assert Money(15000) == Money(15000, "TRY")
+    assert hash(Money(15000)) == hash(Money(15000, "TRY"))
+    assert Money(15000) != Money(15000, "EUR")
+    assert Money(15000) != Money(15001)
+    assert Money(15000) != (15000, "TRY")
+    assert len({Money(1), Money(1), Money(2)}) == 2
+    assert Buyer(name="A") != Address(contact_name="A")
+    assert PaymentResult(transaction_id="t") == PaymentResult(transaction_id="t")
+    assert PaymentResult(extra_properties={"a": "1"}) != PaymentResult()
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(PaymentResult())  # a mapping field makes a model unhashable, as in attrs
+
+
 def test_card_fields_are_normalised() -> None:
     """Pasted spaces are stripped, one-digit months padded, two-digit years widened."""
     card = Card("A", "4546 7112-3456 7894", 3, 30, "000")
@@ -70,3 +121,34 @@ def test_query_outcome_reports_success() -> None:
     error = NotFoundError("404", status=404)
     assert QueryOutcome("t").ok is True
     assert QueryOutcome("t", error=error).ok is False
+
+
+def test_importing_the_packages_does_not_build_the_operation_models() -> None:
+    """The payment operations' models load on first use, from any public name, once."""
+    code = "\n".join(
+        [
+            "import sys, payven_async, payven_sync",
+            "assert 'payven_async._operation_models' not in sys.modules",
+            "assert 'payven_async._validate_operations' not in sys.modules",
+            "from payven_async.models import RefundRequest",
+            "assert 'payven_async._operation_models' in sys.modules",
+            "import payven_async.models as models",
+            "assert payven_async.RefundRequest is RefundRequest is payven_sync.RefundRequest",
+            "assert models.PaymentHistory is payven_async.PaymentHistory",
+        ]
+    )
+    # Our own interpreter running a literal program: nothing untrusted reaches it.
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("module", [models, payven_async, payven_sync])
+def test_lazily_loaded_names_are_listed_and_unknown_names_still_fail(module: Any) -> None:
+    """dir() lists every exported name; a name nobody exports raises AttributeError."""
+    assert set(module.__all__) <= set(dir(module))
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name
+    with pytest.raises(AttributeError, match="NoSuchModel"):
+        module.NoSuchModel  # noqa: B018 - the attribute access is the test
