@@ -21,8 +21,9 @@ Sections (issue 5; (d), the sync facade, is benchmarks/sync_vs_requests.py):
 
 The loopback server runs in another process (benchmarks/server.py), so its CPU is not
 the client's. Contenders alternate within every section, in rotating order, and each
-figure is the median over the rounds; the ratios of (b) and (e) are the median of
-every round's own ratio. Nothing here is a test: no timing is asserted.
+figure is the median over the rounds; the ratios of (a), (b) and (e) are the median
+of every round's own ratio, which the host's drift skews far less. Nothing here is a
+test: no timing is asserted.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ CONCURRENCIES = (1, 64)
 class Settings:
     """How much to measure; --quick shrinks every sample."""
 
-    rounds: int = 7  # (a): alternating rounds per configuration
+    rounds: int = 15  # (a): alternating rounds per configuration
     calls: int = 640  # (a): calls per round (httpx, 5-20x slower, makes a quarter)
     cg_calls: int = 128  # (cg): calls per measured batch under callgrind
     cg_rounds: int = 2  # (cg): instruction counts repeat; two rounds show that they do
@@ -121,12 +122,12 @@ def rotated(names: Sequence[str], round_number: int) -> list[str]:
 # --- (a) CPU per call -----------------------------------------------------------------
 
 
-async def _cpu_per_call(url: str, settings: Settings) -> dict[tuple[str, str, int], float]:
-    """Median process CPU seconds per call, by (contender, op, concurrency)."""
+async def _cpu_per_call(url: str, settings: Settings) -> dict[tuple[str, str, int], list[float]]:
+    """Process CPU seconds per call of every round, by (contender, op, concurrency)."""
     contenders = {name: cls(url) for name, cls in CONTENDERS.items()}
     for contender in contenders.values():
         await contender.start()
-    results: dict[tuple[str, str, int], float] = {}
+    results: dict[tuple[str, str, int], list[float]] = {}
     try:
         for op in OPS:
             for concurrency in CONCURRENCIES:
@@ -143,7 +144,7 @@ async def _cpu_per_call(url: str, settings: Settings) -> dict[tuple[str, str, in
                         await drive(call, calls, concurrency)
                         samples[name].append((time.process_time() - started) / calls)
                 for name, values in samples.items():
-                    results[name, op, concurrency] = median(values)
+                    results[name, op, concurrency] = values
     finally:
         for contender in contenders.values():
             await contender.aclose()
@@ -158,12 +159,13 @@ def section_a(url: str, settings: Settings) -> list[Row]:
             ours = cpu["payven", op, concurrency]
             for baseline, goal in (("aiohttp", 1.15), ("httpx", None)):
                 theirs = cpu[baseline, op, concurrency]
-                ratio = ours / theirs
+                # The median of each round's own ratio, as in (b) and (e).
+                ratio = median([mine / base for mine, base in zip(ours, theirs, strict=True)])
                 rows.append(
                     Row(
                         f"(a) {op} CPU/call, c={concurrency}, vs {baseline}",
-                        f"{ours * 1e6:.0f} µs",
-                        f"{theirs * 1e6:.0f} µs",
+                        f"{median(ours) * 1e6:.0f} µs",
+                        f"{median(theirs) * 1e6:.0f} µs",
                         f"{ratio:.2f}x",
                         f"≤ {goal:.2f}x" if goal else "",
                         ratio <= goal if goal else None,
