@@ -35,6 +35,7 @@ from .errors import (
     WebhookVerificationError,
 )
 from .models import (
+    _OPERATION_MODELS,
     Address,
     BasketItem,
     Buyer,
@@ -124,19 +125,7 @@ __all__ = [
 # that only pays or queries never spends import time on them (the import-time budget in
 # DESIGN.md).
 _LAZY = {
-    **dict.fromkeys(
-        (
-            "CaptureRequest",
-            "PaymentHistory",
-            "PaymentHistoryEntry",
-            "PaymentRequest",
-            "RefundReasonCode",
-            "RefundRequest",
-            "ThreeDSInitRequest",
-            "VoidRequest",
-        ),
-        "._operation_models",
-    ),
+    **dict.fromkeys(_OPERATION_MODELS, "._operation_models"),
     "WebhookEvent": ".webhooks",
     "WebhookPaymentData": ".webhooks",
     "sign_webhook": ".webhooks",

@@ -217,6 +217,7 @@ class PaymentOperations:
         max_retries: int | None = None,
     ) -> PaymentHistory:
         """A payment's steps, oldest first (``GET /payments/{id}/history``)."""
+        from ._operation_models import PaymentHistory
         from ._validate_operations import check_history
 
         check_history(transaction_id, order_id)
@@ -224,8 +225,6 @@ class PaymentOperations:
         if order_id is not None:
             url += f"?order_id={quote(order_id, safe='')}"
         answer = await self._vpos("GET", url, timeout=timeout, max_retries=max_retries)
-        from ._operation_models import PaymentHistory
-
         return decode_answer(answer, PaymentHistory, secrets=self._tokens.secrets)
 
     # --- after the payment ------------------------------------------------------------

@@ -152,3 +152,11 @@ def test_lazily_loaded_names_are_listed_and_unknown_names_still_fail(module: Any
         assert getattr(module, name) is not None, name
     with pytest.raises(AttributeError, match="NoSuchModel"):
         module.NoSuchModel  # noqa: B018 - the attribute access is the test
+
+
+def test_every_operation_model_is_reachable_lazily() -> None:
+    """The lazily loaded names are exactly what _operation_models defines, and public."""
+    from payven_async import _operation_models
+
+    assert set(_operation_models.__all__) == models._OPERATION_MODELS
+    assert set(models.__all__) & set(payven_async.__all__) >= models._OPERATION_MODELS
