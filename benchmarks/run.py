@@ -249,13 +249,25 @@ def _callgrind_counts(
     return counts
 
 
+def bytecode_env(pycache: str) -> dict[str, str]:
+    """This process's environment, for a child that imports from cached bytecode.
+
+    Users import compiled bytecode (pip compiles on install), so both sides must: a
+    PYTHONDONTWRITEBYTECODE in the environment would make payven, which is not installed
+    as a wheel here, compile its source on every import while aiohttp loads its .pyc
+    files. The private cache prefix ``pycache`` keeps the work tree clean.
+    """
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = pycache
+    return env
+
+
 def _import_instructions(valgrind: str) -> Row:
     """Instructions that ``import payven_async`` and ``import aiohttp`` each execute,
     less those of an interpreter that imports nothing: section (e) without the noise."""
     totals: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="payven-cg-import-") as scratch:
-        env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
-        env["PYTHONPYCACHEPREFIX"] = str(Path(scratch) / "pycache")  # as in section (e)
+        env = bytecode_env(str(Path(scratch) / "pycache"))
         # Compile payven's bytecode first: aiohttp's is already on disk.
         subprocess.run([sys.executable, "-c", "import payven_async"], check=True, cwd=ROOT, env=env)
         for name, code in (
@@ -399,12 +411,7 @@ def section_e(settings: Settings) -> list[Row]:
     modules = ("payven_async", "aiohttp")
     samples: dict[str, list[float]] = {module: [] for module in modules}
     with tempfile.TemporaryDirectory(prefix="payven-pycache-") as pycache:
-        # Users import compiled bytecode (pip compiles on install), so both sides must:
-        # a PYTHONDONTWRITEBYTECODE in the environment would make payven, which is not
-        # installed as a wheel here, compile its source on every import while
-        # aiohttp loads its .pyc files. A private cache prefix keeps the work tree clean.
-        env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
-        env["PYTHONPYCACHEPREFIX"] = pycache
+        env = bytecode_env(pycache)
         for module in modules:  # fill the bytecode cache and the page cache
             _import_seconds(module, env)
             _import_seconds(module, env)

@@ -101,7 +101,7 @@ class _Model:
     and honours each field's ``repr=`` (hidden, masked or left out); two models are
     equal when they are of the same class with equal fields; the hash is that of the
     class and the fields. Having attrs generate and compile these for every class cost
-    about two fifths of the package's import time.
+    about a fifth of the package's import time (some 4 ms, measured).
     """
 
     __slots__ = ()
