@@ -145,9 +145,8 @@ class PayvenClient(PaymentOperations):
         Raises :class:`PaymentDeclinedError` when the payment is declined, and
         :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
         """
-        _validate.check_pay(session_id, request)
+        segment = _validate.check_pay(session_id, request)
         key = idempotency_key_for(idempotency_key)
-        segment = _validate.path_segment(session_id)
         return await self._move_money(
             f"{self._config.vpos_url}/api/v1/checkout/sessions/{segment}/pay",
             encode(request, "camel"),
@@ -192,6 +191,8 @@ class PayvenClient(PaymentOperations):
 
     def _query_url(self, transaction_id: str, order_id: str | None) -> str:
         """The query URL for valid ids; raises a ValidationError for bad ones."""
+        if order_id is None and _validate.plain_id(transaction_id):  # the usual query
+            return f"{self._config.vpos_url}/api/v1/payments/{transaction_id}/query"
         problems = _validate.check_id("transaction_id", transaction_id)
         if order_id is not None:
             problems += _validate.check_id("order_id", order_id)
@@ -317,15 +318,16 @@ class PayvenClient(PaymentOperations):
         send = self._transport.send
         renewed = False
         started = time.monotonic()
+        # No attempt outlasts the call's deadline; a retry's limits are cut to what is
+        # left of it (below).
+        attempt_timeout = (
+            limits if limits.total <= policy.deadline else _within(limits, policy.deadline)
+        )
         number = 1
         while True:
             if throttle is not None and throttle.must_wait():
                 await throttle.acquire()
             try:
-                remaining = policy.deadline - (time.monotonic() - started)
-                attempt_timeout = (
-                    limits if remaining >= limits.total else _within(limits, remaining)
-                )
                 while True:  # one attempt: a 401 renews the token and replays, once per call
                     token = tokens.valid_token() or await tokens.access_token()
                     authorization = f"Bearer {token}"
@@ -358,6 +360,7 @@ class PayvenClient(PaymentOperations):
             number += 1
             if delay:
                 await asyncio.sleep(delay)
+            attempt_timeout = _within(limits, policy.deadline - (time.monotonic() - started))
 
     async def _post_identity(self, path: str, body: bytes) -> Answer:
         """Send an identity request (token, refresh) with retries; never authenticated."""

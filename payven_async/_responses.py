@@ -208,7 +208,7 @@ def decode_answer(answer: Answer, cls: type[T], *, secrets: Iterable[str] = ()) 
     """Decode a 2xx answer into ``cls``; an envelope saying ``isSuccess: false`` raises."""
     payload = decode_json(answer.body)
     data, envelope = unwrap_envelope(payload)
-    if envelope is not None and _envelope_failed(envelope) and not isinstance(data, dict):
+    if envelope is not None and not isinstance(data, dict) and _envelope_failed(envelope):
         raise error_from_payload(answer.status, envelope, headers=answer.headers, secrets=secrets)
     if data is None:
         raise DecodeError(f"the answer carries no {cls.__name__}")

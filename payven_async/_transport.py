@@ -69,6 +69,9 @@ class Transport:
         self._owns_session = session is None
         self._connection_limit = connection_limit
         self._closed = False
+        # aiohttp's form of the default limits, which nearly every request uses.
+        self._default_limits = config.timeout
+        self._default_client_timeout = _client_timeout(config.timeout.total, config.timeout.connect)
 
     @property
     def closed(self) -> bool:
@@ -121,7 +124,11 @@ class Transport:
             session = self._get_session()
         debug = logger.isEnabledFor(logging.DEBUG)
         started = time.perf_counter() if debug else 0.0
-        client_timeout = _client_timeout(timeout.total, timeout.connect)
+        client_timeout = (
+            self._default_client_timeout
+            if timeout is self._default_limits
+            else _client_timeout(timeout.total, timeout.connect)
+        )
         if not self._owns_session:
             # A caller's session may lack our defaults; add them per request.
             headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **headers}
@@ -197,8 +204,8 @@ class Transport:
 
 @functools.lru_cache(maxsize=64)
 def _client_timeout(total: float, connect: float) -> aiohttp.ClientTimeout:
-    """aiohttp's (immutable) timeout object for these limits, made once: nearly every
-    request uses the client's default limits."""
+    """aiohttp's (immutable) timeout object for these limits, made once per limits: a
+    per-call ``timeout=`` tends to repeat too."""
     return aiohttp.ClientTimeout(total=total, connect=connect)
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "check_retries",
     "luhn_valid",
     "path_segment",
+    "plain_id",
     "raise_if",
 ]
 
@@ -98,6 +99,12 @@ def path_segment(value: str) -> str:
     if _PLAIN_ID_RE.fullmatch(value) is not None:
         return value
     return quote(value, safe="")
+
+
+def plain_id(value: Any) -> bool:
+    """True for the usual identifier: valid (see :func:`check_id`) and made of URL-safe
+    characters only, so that it is its own path segment."""
+    return type(value) is str and _PLAIN_ID_RE.fullmatch(value) is not None
 
 
 def _check_money(field: str, money: Any) -> list[Problem]:
@@ -221,9 +228,18 @@ def check_batch(concurrency: Any, rate_limit: Any) -> list[Problem]:
     return problems
 
 
-def check_pay(session_id: Any, request: Any, *, today: date | None = None) -> None:
-    """Check a pay call's arguments; raise one error listing every problem."""
-    problems = check_id("session_id", session_id)
+def check_pay(session_id: Any, request: Any, *, today: date | None = None) -> str:
+    """Check a pay call's arguments; raise one error listing every problem.
+
+    Returns ``session_id`` as a URL path segment (see :func:`path_segment`), worked out
+    with its check: the usual id needs one regex match for both.
+    """
+    if type(session_id) is str and _PLAIN_ID_RE.fullmatch(session_id) is not None:
+        problems = []
+        segment = session_id
+    else:
+        problems = check_id("session_id", session_id)
+        segment = "" if problems else quote(session_id, safe="")
     if not isinstance(request, PayRequest):
         problems.append(Problem("request", "must be a PayRequest"))
         raise_if(problems)
@@ -265,6 +281,7 @@ def check_pay(session_id: Any, request: Any, *, today: date | None = None) -> No
                 problems.append(Problem(name, "must be an http(s) URL"))
     if problems:
         raise ValidationError(problems)
+    return segment
 
 
 def check_checkout_session_request(request: Any) -> None:

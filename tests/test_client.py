@@ -8,8 +8,10 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
+import attrs
 import pytest
 from aiohttp import web
 from aioresponses import aioresponses
@@ -31,10 +33,12 @@ from payven_async import (
     PayvenTimeoutError,
     RateLimitError,
     ServerError,
+    Timeout,
     Token,
     TransportError,
 )
 from payven_async._operations import _new_idempotency_key
+from payven_async._transport import Answer
 from payven_async._wire import encode
 
 from .fake_server import CLIENT_ID, CLIENT_SECRET, SLUG, TRANSACTION_ID, FakePayven, query_answer
@@ -269,6 +273,56 @@ async def test_query_quotes_the_id_and_sends_order_id(
     (sent,) = fake_payven.calls("/query")
     assert sent.raw_path.startswith("/api/v1/payments/a%2Fb%3Fc%23d%25/query")
     assert sent.query == {"order_id": "ORDER/1&x=2"}
+
+
+async def test_query_quotes_an_id_without_order_id(
+    client: PayvenClient, fake_payven: FakePayven
+) -> None:
+    """An id that needs quoting is quoted when it comes alone too; a plain one is sent as is."""
+    await client.query("a/b?c#d%")
+    await client.query("Tx-1.2_3~4")
+    first, second = fake_payven.calls("/query")
+    assert first.raw_path == "/api/v1/payments/a%2Fb%3Fc%23d%25/query"
+    assert second.raw_path == "/api/v1/payments/Tx-1.2_3~4/query"
+
+
+async def test_pay_quotes_the_session_id(client: PayvenClient, fake_payven: FakePayven) -> None:
+    """A session id that needs quoting is one quoted path segment."""
+    await client.pay("sess/1?x#y", pay_request())
+    (sent,) = fake_payven.calls("/pay")
+    assert sent.raw_path == "/api/v1/checkout/sessions/sess%2F1%3Fx%23y/pay"
+
+
+async def test_no_attempt_outlasts_the_calls_deadline(
+    retrying_client: PayvenClient, fake_payven: FakePayven
+) -> None:
+    """Each attempt's time limit is cut to what is left of the call's deadline: the first
+    to the deadline itself when the timeout is longer, a retry to what the first left."""
+    client = retrying_client
+    client._retry = attrs.evolve(client._retry, deadline=5.0)
+    await client.token()  # the token request is not what this test looks at
+    limits: list[Timeout] = []
+    send = client._transport.send
+
+    async def recording_send(*args: Any, **kwargs: Any) -> Answer:
+        limits.append(kwargs["timeout"])
+        return await send(*args, **kwargs)
+
+    client._transport.send = recording_send  # type: ignore[method-assign]
+    answers = [problem(503, "service_unavailable", **{"Retry-After": "0"})]
+
+    async def unavailable_once(request: web.Request) -> web.StreamResponse:
+        return answers.pop() if answers else web.json_response(query_answer())
+
+    fake_payven.overrides["query"] = unavailable_once
+    await client.query(TRANSACTION_ID, timeout=30)
+    first, retry = limits
+    assert first == Timeout(total=5.0, connect=5.0)
+    assert 0 < retry.total < 5.0
+    assert retry.connect == retry.total
+    limits.clear()
+    await client.query(TRANSACTION_ID, timeout=Timeout(total=2.0, connect=1.0))
+    assert limits == [Timeout(total=2.0, connect=1.0)]  # within the deadline: as given
 
 
 async def test_query_envelope_failure_maps_its_code(
