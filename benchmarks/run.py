@@ -79,7 +79,7 @@ class Settings:
     cg_rounds: int = 2  # (cg): instruction counts repeat; two rounds show that they do
     cg_batch_ids: int = 256  # (cg): ids per query_many batch under callgrind
     batch_ids: int = 2_000  # (b): ids per query_many round
-    batch_rounds: int = 21  # (b): short rounds, many of them: the host's speed drifts
+    batch_rounds: int = 61  # (b): short rounds, many of them: the host's speed drifts
     concurrency: int = 64  # (b), (c)
     memory_counts: tuple[int, int] = (10_000, 100_000)  # (c)
     memory_rounds: int = 1
