@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import quote
 
 from .errors import Problem, ValidationError
@@ -101,7 +101,7 @@ def path_segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def plain_id(value: Any) -> bool:
+def plain_id(value: Any) -> TypeGuard[str]:
     """True for the usual identifier: valid (see :func:`check_id`) and made of URL-safe
     characters only, so that it is its own path segment."""
     return type(value) is str and _PLAIN_ID_RE.fullmatch(value) is not None
@@ -234,8 +234,8 @@ def check_pay(session_id: Any, request: Any, *, today: date | None = None) -> st
     Returns ``session_id`` as a URL path segment (see :func:`path_segment`), worked out
     with its check: the usual id needs one regex match for both.
     """
-    if type(session_id) is str and _PLAIN_ID_RE.fullmatch(session_id) is not None:
-        problems = []
+    if plain_id(session_id):
+        problems: list[Problem] = []
         segment = session_id
     else:
         problems = check_id("session_id", session_id)
