@@ -320,9 +320,7 @@ class PayvenClient(PaymentOperations):
         started = time.monotonic()
         # No attempt outlasts the call's deadline; a retry's limits are cut to what is
         # left of it (below).
-        attempt_timeout = (
-            limits if limits.total <= policy.deadline else _within(limits, policy.deadline)
-        )
+        attempt_timeout = _within(limits, policy.deadline)
         number = 1
         while True:
             if throttle is not None and throttle.must_wait():

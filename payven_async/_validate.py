@@ -239,7 +239,7 @@ def check_pay(session_id: Any, request: Any, *, today: date | None = None) -> st
         segment = session_id
     else:
         problems = check_id("session_id", session_id)
-        segment = "" if problems else quote(session_id, safe="")
+        segment = "" if problems else path_segment(session_id)
     if not isinstance(request, PayRequest):
         problems.append(Problem("request", "must be a PayRequest"))
         raise_if(problems)
