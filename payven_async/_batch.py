@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -96,6 +97,77 @@ class _Failed:
         self.error = error
 
 
+_Entry: TypeAlias = "tuple[int, QueryOutcome] | _Failed | None"
+
+
+class _Window:
+    """How many more ids the workers may take before the consumer catches up.
+
+    A lean semaphore. ``asyncio.Semaphore.acquire`` is a coroutine that scans its
+    waiters on every call, and this is paid once per id; here taking a slot is a
+    counter test, and only a worker that finds no slot free waits (on a future).
+    """
+
+    __slots__ = ("_waiters", "free")
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    async def wait(self) -> None:
+        """Wait until a slot may be free (the caller tests ``free`` again)."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._wake_one()  # woken, then cancelled: the free slot is another's
+            raise
+
+    def release(self) -> None:
+        """Give a slot back, and wake one waiting worker, if any."""
+        self.free += 1
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+
+class _Outbox:
+    """What the workers hand to the one consumer, in the order they hand it.
+
+    A deque and a single wake-up future: the consumer is the only reader, so
+    ``asyncio.Queue``'s bookkeeping (getters, putters, ``task_done``) would be paid
+    per outcome for nothing.
+    """
+
+    __slots__ = ("_waiter", "entries")
+
+    def __init__(self) -> None:
+        self.entries: deque[_Entry] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, entry: _Entry) -> None:
+        """Hand over one entry; wakes the consumer if it is waiting."""
+        self.entries.append(entry)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self) -> None:
+        """Wait until :meth:`put` is called (the caller tests ``entries`` again)."""
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+
 async def stream_outcomes(
     query_one: QueryOne,
     transaction_ids: TransactionIds,
@@ -109,18 +181,20 @@ async def stream_outcomes(
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
     source = _Source(transaction_ids)
-    window = asyncio.Semaphore(concurrency * 2)
-    finished: asyncio.Queue[tuple[int, QueryOutcome] | _Failed | None] = asyncio.Queue()
+    window = _Window(concurrency * 2)
+    outbox = _Outbox()
 
     async def worker() -> None:
         try:
             while True:
-                await window.acquire()
+                while window.free <= 0:  # the consumer lags behind: wait for it
+                    await window.wait()
+                window.free -= 1
                 try:
                     item = source.take() if source.is_sync else await source.next()
                 except Exception as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
                     window.release()
-                    finished.put_nowait(_Failed(exc))
+                    outbox.put(_Failed(exc))
                     return
                 if item is None:
                     window.release()
@@ -133,9 +207,9 @@ async def stream_outcomes(
                 except PayvenError as exc:
                     outcome = QueryOutcome(str(transaction_id), error=exc)
                 except Exception as exc:  # noqa: BLE001 - never lose it: the consumer re-raises
-                    finished.put_nowait(_Failed(exc))
+                    outbox.put(_Failed(exc))
                     return
-                finished.put_nowait((index, outcome))
+                outbox.put((index, outcome))
                 # Let every answer that is already in be handled before this worker
                 # sends its next request. Requests then leave in bursts, one per turn of
                 # the event loop, as in a gather loop, rather than one between every two
@@ -143,15 +217,19 @@ async def stream_outcomes(
                 # server that went idle (measured 0.78x -> 0.95x the gather loop's rate).
                 await asyncio.sleep(0)
         finally:
-            finished.put_nowait(None)
+            outbox.put(None)
 
     workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
     running = len(workers)
     pending: dict[int, QueryOutcome] = {}
     next_index = 0
+    entries = outbox.entries
     try:
         while running:
-            entry = await finished.get()
+            if not entries:
+                await outbox.wait()
+                continue
+            entry = entries.popleft()
             if entry is None:
                 running -= 1
                 continue

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from payven_async import NotFoundError, PayvenClient, ServerError, ValidationError
-from payven_async._batch import stream_outcomes
+from payven_async._batch import _Window, stream_outcomes
 from payven_async.models import PaymentQuery
 
 from .batch_support import running_batch_workers
@@ -88,6 +88,45 @@ async def test_the_input_is_consumed_lazily(client: PayvenClient) -> None:
             break
     await outcomes.aclose()  # type: ignore[attr-defined]
     assert pulled <= taken + 2 * concurrency + 1
+
+
+async def test_a_stalled_consumer_holds_the_workers_back_then_gets_every_outcome() -> None:
+    """While the consumer dawdles, workers wait for window slots; none is lost after."""
+    pulled = 0
+
+    def counted(n: int) -> Iterator[str]:
+        nonlocal pulled
+        for transaction_id in ids(n):
+            pulled += 1
+            yield transaction_id
+
+    async def query_one(transaction_id: str) -> PaymentQuery:
+        await asyncio.sleep(0)
+        return PaymentQuery(transaction_id=transaction_id)
+
+    concurrency = 3
+    outcomes = stream_outcomes(query_one, counted(50), concurrency=concurrency)
+    got = [(await anext(outcomes)).transaction_id]
+    for _ in range(20):  # many turns of the loop: every worker runs into the window
+        await asyncio.sleep(0)
+    assert pulled == 2 * concurrency  # the window; the yielded id holds its slot until resumed
+    got += [outcome.transaction_id async for outcome in outcomes]
+    assert sorted(got) == ids(50)
+    assert running_batch_workers() == []
+
+
+async def test_a_woken_then_cancelled_window_waiter_passes_its_slot_on() -> None:
+    """A worker cancelled just after being given a slot must not strand the others."""
+    window = _Window(0)
+    first = asyncio.create_task(window.wait())
+    second = asyncio.create_task(window.wait())
+    await asyncio.sleep(0)  # both are waiting now
+    window.release()  # wakes the first ...
+    first.cancel()  # ... which is cancelled before it runs
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    await asyncio.wait_for(second, timeout=1)
+    assert window.free == 1
 
 
 async def test_async_iterables_are_accepted(client: PayvenClient) -> None:
