@@ -8,6 +8,9 @@ Sections (issue 5; (d), the sync facade, is benchmarks/sync_vs_requests.py):
 
 (a)  CPU per call of ``query`` and ``pay`` at concurrency 1 and 64: payven_async vs a
      hand-written aiohttp + json client, and vs httpx.AsyncClient; process CPU time.
+     No verdict here: DESIGN.md states the 1.15x goal in instructions, which (cg)
+     counts, because CPU time on a shared machine moves by tens of percent between
+     runs (query at c=64 measured 1.08x and 1.20x with the same code).
 (cg) the same for payven and aiohttp as callgrind instruction counts, plus
      ``query_many`` per id against the gather loop. Unlike CPU time on a shared
      machine, instruction counts repeat to within a fraction of a percent; DESIGN.md's
@@ -157,7 +160,7 @@ def section_a(url: str, settings: Settings) -> list[Row]:
     for op in OPS:
         for concurrency in CONCURRENCIES:
             ours = cpu["payven", op, concurrency]
-            for baseline, goal in (("aiohttp", 1.15), ("httpx", None)):
+            for baseline in ("aiohttp", "httpx"):
                 theirs = cpu[baseline, op, concurrency]
                 # The median of each round's own ratio, as in (b) and (e).
                 ratio = median([mine / base for mine, base in zip(ours, theirs, strict=True)])
@@ -167,8 +170,8 @@ def section_a(url: str, settings: Settings) -> list[Row]:
                         f"{median(ours) * 1e6:.0f} µs",
                         f"{median(theirs) * 1e6:.0f} µs",
                         f"{ratio:.2f}x",
-                        f"≤ {goal:.2f}x" if goal else "",
-                        ratio <= goal if goal else None,
+                        # DESIGN.md counts this goal in instructions: the (cg) rows.
+                        "see (cg)" if baseline == "aiohttp" else "",
                     )
                 )
     return rows
