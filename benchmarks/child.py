@@ -7,6 +7,10 @@ callgrind switches collection on for; nothing else in the process calls it. So e
 batch's instructions, and only them, land in a dump file of their own (part 1, 2, ...),
 in the order this script prints the batches' labels.
 
+``layers``: like ``callgrind``, but each batch is one layer of a call on its own (the
+URL and its validation, the retry and token layer, the transport, the converter, the
+models) or the hand-written piece it replaces; run.py turns them into the (p) rows.
+
 ``memory``: the peak RSS growth of one ``query_many`` over N ids from a generator,
 after a warm-up, printed as JSON.
 """
@@ -18,20 +22,34 @@ import asyncio
 import ctypes
 import gc
 import json
+import logging
 import resource
+import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from contenders import (
     CONTENDERS,
+    CVV,
+    PAN,
+    SESSION_ID,
+    HandAiohttp,
+    hand_pay_body,
     payven_query_many,
     transaction_ids,
     workload,
     workload_calls,
 )
-from server import CLIENT_ID, CLIENT_SECRET, SLUG
+from server import CLIENT_ID, CLIENT_SECRET, SLUG, TRANSACTION_ID
 
-from payven_async import PayvenClient
+from payven_async import Card, Money, PaymentQuery, PaymentResult, PayRequest, PayvenClient
+from payven_async._operations import idempotency_key_for
+from payven_async._responses import decode_answer
+from payven_async._transport import Answer
+from payven_async._transport import logger as http_logger
+from payven_async._validate import check_pay
+from payven_async._wire import dumps, encode
 
 WARMUP_CALLS = 64
 
@@ -84,6 +102,117 @@ def callgrind(url: str, configs: list[str], calls: int, rounds: int) -> None:
     for contender in contenders.values():
         loop.run_until_complete(contender.aclose())
     loop.close()
+
+
+def _pay_request() -> PayRequest:
+    """The request of the (a) and (cg) pay rows, built as a caller builds it."""
+    return PayRequest(
+        amount=Money(15000, "TRY"),
+        card=Card("Test Kullanici", PAN, "12", "2030", CVV),
+        external_id="ORDER-1001",
+    )
+
+
+def layers(url: str, calls: int) -> None:
+    """Instructions of each layer of ``query`` and ``pay``, and of the hand-written
+    pieces they stand for, one batch each (run under callgrind like :func:`callgrind`)."""
+    loop = asyncio.new_event_loop()
+    client = PayvenClient(CLIENT_ID, CLIENT_SECRET, SLUG, identity_url=url, vpos_url=url)
+    hand = HandAiohttp(url)
+    loop.run_until_complete(client.query(TRANSACTION_ID))  # token, connection
+    loop.run_until_complete(hand.start())
+    assert hand.session is not None
+    session = hand.session
+    query_url = f"{url}/api/v1/payments/{TRANSACTION_ID}/query"
+    pay_url = f"{url}/api/v1/checkout/sessions/{SESSION_ID}/pay"
+    request = _pay_request()
+    auth = hand.auth
+    transport = client._transport
+    limits = client.config.timeout
+    # Real answers of the loopback server, to decode.
+    query_answer = loop.run_until_complete(
+        transport.send("GET", query_url, headers=auth, timeout=limits)
+    )
+    pay_answer = loop.run_until_complete(
+        transport.send(
+            "POST",
+            pay_url,
+            headers={**auth, "Content-Type": "application/json; ver=1.0"},
+            body=dumps(encode(request, "camel")),
+            timeout=limits,
+        )
+    )
+
+    async def hand_exchange() -> bytes:
+        async with session.get(query_url, headers=auth) as response:
+            return await response.read()
+
+    def repeat(call: Callable[[], Any]) -> Callable[[], None]:
+        def batch() -> None:
+            for _ in range(calls):
+                call()
+
+        return batch
+
+    def repeat_awaited(call: Callable[[], Awaitable[Any]]) -> Callable[[], None]:
+        async def batch() -> None:
+            for _ in range(calls):
+                await call()
+
+        return lambda: loop.run_until_complete(batch())
+
+    awaited: dict[str, Callable[[], Awaitable[Any]]] = {
+        "query": lambda: client.query(TRANSACTION_ID),
+        "hand query": lambda: hand.query(TRANSACTION_ID),
+        "vpos": lambda: client._vpos("GET", query_url, timeout=None, max_retries=None),
+        "send": lambda: transport.send("GET", query_url, headers=auth, timeout=limits),
+        "hand exchange": hand_exchange,
+        "pay": lambda: client.pay(SESSION_ID, _pay_request()),
+        "hand pay": hand.pay,
+        "awaited nothing": _nothing,
+    }
+    plain: dict[str, Callable[[], Any]] = {
+        "query URL": lambda: client._query_url(TRANSACTION_ID, None),
+        "hand query URL": lambda: f"{url}/api/v1/payments/{TRANSACTION_ID}/query",
+        "logging check": lambda: http_logger.isEnabledFor(logging.DEBUG),
+        "decode query": lambda: decode_answer(query_answer, PaymentQuery),
+        "hand decode query": lambda: json.loads(query_answer.body),
+        "models": _pay_request,
+        "hand body": hand_pay_body,
+        "validation": lambda: check_pay(SESSION_ID, request),
+        "key": lambda: idempotency_key_for(None),
+        "hand key": lambda: str(uuid.uuid4()),
+        "encode": lambda: dumps(encode(request, "camel")),
+        "hand encode": lambda: json.dumps(hand_pay_body(), separators=(",", ":")).encode(),
+        "decode pay": lambda: decode_answer(pay_answer, PaymentResult),
+        "hand decode pay": lambda: _hand_decode_pay(pay_answer),
+        "nothing": lambda: None,
+    }
+    batches = {name: repeat_awaited(call) for name, call in awaited.items()}
+    batches.update({name: repeat(call) for name, call in plain.items()})
+    for batch in batches.values():  # warm-up: decoders generated, caches filled
+        batch()
+    gc.collect()
+    gc.freeze()
+    for name, batch in batches.items():
+        gc.collect()
+        print(json.dumps({"config": name, "calls": calls}), flush=True)
+        run_in_callback(batch)
+    gc.unfreeze()
+    loop.run_until_complete(client.aclose())
+    loop.run_until_complete(hand.aclose())
+    loop.close()
+
+
+async def _nothing() -> None:
+    """The batch loop's own cost, which run.py takes off every awaited piece."""
+
+
+def _hand_decode_pay(answer: Answer) -> Any:
+    data = json.loads(answer.body)["data"]
+    if not data["isSuccess"]:
+        raise RuntimeError("declined")
+    return data
 
 
 def _peak_rss_kib() -> int:
@@ -143,6 +272,9 @@ def main() -> None:
     grind.add_argument("--calls", type=int, required=True)
     grind.add_argument("--rounds", type=int, default=2)
     grind.add_argument("configs", nargs="+", help="contender:op:concurrency")
+    split = modes.add_parser("layers")
+    split.add_argument("--url", required=True)
+    split.add_argument("--calls", type=int, required=True)
     mem = modes.add_parser("memory")
     mem.add_argument("--url", required=True)
     mem.add_argument("--count", type=int, required=True)
@@ -150,6 +282,8 @@ def main() -> None:
     options = parser.parse_args()
     if options.mode == "callgrind":
         callgrind(options.url, options.configs, options.calls, options.rounds)
+    elif options.mode == "layers":
+        layers(options.url, options.calls)
     else:
         memory(options.url, options.count, options.concurrency)
 

@@ -25,6 +25,8 @@ from payven_async import Card, Money, PayRequest, PayvenClient
 
 __all__ = [
     "CONTENDERS",
+    "CVV",
+    "PAN",
     "SESSION_ID",
     "TRANSACTION_ID",
     "HandAiohttp",
@@ -34,6 +36,7 @@ __all__ = [
     "effective_calls",
     "hand_as_completed",
     "hand_gather",
+    "hand_pay_body",
     "payven_query_many",
     "workload",
     "workload_calls",
@@ -45,7 +48,7 @@ CVV = "000"
 USER_AGENT = "payven-benchmark/1"
 
 
-def _pay_body() -> dict[str, Any]:
+def hand_pay_body() -> dict[str, Any]:
     """Exactly the camelCase body payven sends for the same PayRequest."""
     return {
         "amount": {"amount": 15000, "currency": "TRY"},
@@ -129,7 +132,7 @@ class HandAiohttp:
             "Content-Type": "application/json; ver=1.0",
             "Idempotency-Key": str(uuid.uuid4()),  # a careful hand-written pay sends one too
         }
-        body = json.dumps(_pay_body(), separators=(",", ":")).encode()
+        body = json.dumps(hand_pay_body(), separators=(",", ":")).encode()
         async with self.session.post(url, data=body, headers=headers) as response:
             answer = await response.read()
         if response.status != 200:
@@ -178,7 +181,7 @@ class HandHttpx:
             "Content-Type": "application/json; ver=1.0",
             "Idempotency-Key": str(uuid.uuid4()),
         }
-        body = json.dumps(_pay_body(), separators=(",", ":")).encode()
+        body = json.dumps(hand_pay_body(), separators=(",", ":")).encode()
         response = await self.client.post(url, content=body, headers=headers)
         if response.status_code != 200:
             raise RuntimeError(f"pay answered {response.status_code}")

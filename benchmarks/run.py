@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/run.py            # full run, a few minutes
     .venv/bin/python benchmarks/run.py --quick    # smaller samples, under a minute
-    .venv/bin/python benchmarks/run.py --only a   # one section (a, b, c, d, e, cg)
+    .venv/bin/python benchmarks/run.py --only a   # one section (a, cg, b, p, c, d, e)
 
 Sections (issue 5; (d), the sync facade, is benchmarks/sync_vs_requests.py):
 
@@ -17,6 +17,10 @@ Sections (issue 5; (d), the sync facade, is benchmarks/sync_vs_requests.py):
      budget is stated in them. Needs valgrind; about a minute; skipped by --quick.
 (b)  ``query_many`` throughput vs a hand-written semaphore + gather loop (and an
      as_completed loop) at the same concurrency.
+(p)  the profile: what each layer of ``query`` and ``pay`` (URL and validation, the
+     retry and token layer, the transport, the converter, the models) costs in
+     instructions, next to the hand-written piece it stands for. Needs valgrind;
+     skipped by --quick.
 (c)  peak RSS growth of ``query_many`` over 10k and over 100k ids from a generator,
      each in a fresh process, against a server giving a terse query answer.
 (e)  import time of ``payven_async`` vs ``aiohttp`` alone, in fresh processes, both
@@ -224,6 +228,12 @@ def _callgrind_counts(
     valgrind: str, url: str, configs: list[str], settings: Settings
 ) -> dict[str, list[float]]:
     """Instructions per call of each config, one value per round (see child.py)."""
+    arguments = [f"--calls={settings.cg_calls}", f"--rounds={settings.cg_rounds}", *configs]
+    return _callgrind_batches(valgrind, ["callgrind", f"--url={url}", *arguments])
+
+
+def _callgrind_batches(valgrind: str, child_arguments: list[str]) -> dict[str, list[float]]:
+    """Run child.py under callgrind: instructions per call of every batch it labels."""
     with tempfile.TemporaryDirectory(prefix="payven-cg-") as scratch:
         out = Path(scratch) / "cg.out"
         command = [
@@ -235,21 +245,73 @@ def _callgrind_counts(
             "--dump-after=closure_fcn",  # one dump file per batch: cg.out.1, .2, ...
             sys.executable,
             str(HERE / "child.py"),
-            "callgrind",
-            f"--url={url}",
-            f"--calls={settings.cg_calls}",
-            f"--rounds={settings.cg_rounds}",
-            *configs,
+            *child_arguments,
         ]
         run = subprocess.run(command, capture_output=True, text=True, check=False)
         if run.returncode != 0:
             raise RuntimeError(f"callgrind run failed:\n{run.stderr[-3000:]}")
         batches = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
-        counts: dict[str, list[float]] = {config: [] for config in configs}
+        counts: dict[str, list[float]] = {}
         for part, batch in enumerate(batches, start=1):
             total = _callgrind_total(Path(f"{out}.{part}"))
-            counts[batch["config"]].append(total / batch["calls"])
+            counts.setdefault(batch["config"], []).append(total / batch["calls"])
     return counts
+
+
+# --- (p) where a call's instructions go, layer by layer -------------------------------
+
+# (label, payven's piece, the hand-written piece it stands for or None, payven's piece to
+# subtract or None): pieces are child.py's layer batches.
+LAYERS: tuple[tuple[str, str, str | None, str | None], ...] = (
+    ("query: whole call, c=1", "query", "hand query", None),
+    ("query: URL and id validation", "query URL", "hand query URL", None),
+    ("query: retry, token and error layer (_vpos less send)", "vpos", None, "send"),
+    ("query: one HTTP exchange (Transport.send)", "send", "hand exchange", None),
+    ("query: of which the logging check", "logging check", None, None),
+    ("query: converter, answer to PaymentQuery", "decode query", "hand decode query", None),
+    ("pay: whole call, request built per call, c=1", "pay", "hand pay", None),
+    ("pay: models, Money + Card + PayRequest", "models", "hand body", None),
+    ("pay: validation (check_pay)", "validation", None, None),
+    ("pay: idempotency key", "key", "hand key", None),
+    ("pay: converter, PayRequest to JSON bytes", "encode", "hand encode", None),
+    ("pay: converter, answer to PaymentResult", "decode pay", "hand decode pay", None),
+)
+
+
+# child.py's pieces that are awaited (the others are plain calls).
+AWAITED = frozenset({"query", "hand query", "vpos", "send", "hand exchange", "pay", "hand pay"})
+
+
+def section_p(url: str, settings: Settings) -> list[Row]:
+    """Issue 5's profile: what each layer adds to a call, in instructions."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return [Row("(p) layers", "-", "-", "-", "valgrind not found")]
+    counts = _callgrind_batches(
+        valgrind, ["layers", f"--url={url}", f"--calls={settings.cg_calls}"]
+    )
+    loop_cost = {
+        piece: median(counts["awaited nothing" if piece in AWAITED else "nothing"])
+        for piece in counts
+    }
+
+    def cost(piece: str) -> float:
+        """Instructions per call of ``piece``, less those of the batch loop around it."""
+        return median(counts[piece]) - loop_cost[piece]
+
+    rows = []
+    for label, ours_piece, hand_piece, less_piece in LAYERS:
+        ours = cost(ours_piece) - (cost(less_piece) if less_piece is not None else 0.0)
+        theirs = cost(hand_piece) if hand_piece is not None else 0.0
+        rows.append(
+            Row(
+                f"(p) {label}",
+                f"{ours / 1e3:.1f}k",
+                f"{theirs / 1e3:.1f}k" if hand_piece is not None else "none",
+                f"{(ours - theirs) / 1e3:+.1f}k",
+            )
+        )
+    return rows
 
 
 def bytecode_env(pycache: str) -> dict[str, str]:
@@ -478,7 +540,7 @@ def table(rows: Sequence[Row]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-SECTIONS = ("a", "cg", "b", "c", "d", "e")
+SECTIONS = ("a", "cg", "b", "p", "c", "d", "e")
 
 
 def main() -> None:
@@ -492,7 +554,7 @@ def main() -> None:
     settings = QUICK if options.quick else FULL
     wanted = set(options.only.split(",")) if options.only else set(SECTIONS)
     if options.quick and not options.only:
-        wanted.discard("cg")
+        wanted -= {"cg", "p"}
     unknown = wanted - set(SECTIONS)
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
@@ -505,6 +567,7 @@ def main() -> None:
             ("a", lambda: section_a(server.url, settings)),
             ("cg", lambda: section_cg(server.url, settings)),
             ("b", lambda: section_b(server.url, settings)),
+            ("p", lambda: section_p(server.url, settings)),
         ):
             if section in wanted:
                 print(f"running ({section}) ...", flush=True)
