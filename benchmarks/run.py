@@ -51,6 +51,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import httpx
@@ -229,11 +230,15 @@ def _callgrind_counts(
 ) -> dict[str, list[float]]:
     """Instructions per call of each config, one value per round (see child.py)."""
     arguments = [f"--calls={settings.cg_calls}", f"--rounds={settings.cg_rounds}", *configs]
-    return _callgrind_batches(valgrind, ["callgrind", f"--url={url}", *arguments])
+    counts, _ = _callgrind_batches(valgrind, ["callgrind", f"--url={url}", *arguments])
+    return counts
 
 
-def _callgrind_batches(valgrind: str, child_arguments: list[str]) -> dict[str, list[float]]:
-    """Run child.py under callgrind: instructions per call of every batch it labels."""
+def _callgrind_batches(
+    valgrind: str, child_arguments: list[str]
+) -> tuple[dict[str, list[float]], dict[str, dict[str, Any]]]:
+    """Run child.py under callgrind: instructions per call of every batch it labels, by
+    label, and each label's JSON line."""
     with tempfile.TemporaryDirectory(prefix="payven-cg-") as scratch:
         out = Path(scratch) / "cg.out"
         command = [
@@ -255,7 +260,7 @@ def _callgrind_batches(valgrind: str, child_arguments: list[str]) -> dict[str, l
         for part, batch in enumerate(batches, start=1):
             total = _callgrind_total(Path(f"{out}.{part}"))
             counts.setdefault(batch["config"], []).append(total / batch["calls"])
-    return counts
+    return counts, {batch["config"]: batch for batch in batches}
 
 
 # --- (p) where a call's instructions go, layer by layer -------------------------------
@@ -278,26 +283,18 @@ LAYERS: tuple[tuple[str, str, str | None, str | None], ...] = (
 )
 
 
-# child.py's pieces that are awaited (the others are plain calls).
-AWAITED = frozenset({"query", "hand query", "vpos", "send", "hand exchange", "pay", "hand pay"})
-
-
 def section_p(url: str, settings: Settings) -> list[Row]:
     """Issue 5's profile: what each layer adds to a call, in instructions."""
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         return [Row("(p) layers", "-", "-", "-", "valgrind not found")]
-    counts = _callgrind_batches(
+    counts, labels = _callgrind_batches(
         valgrind, ["layers", f"--url={url}", f"--calls={settings.cg_calls}"]
     )
-    loop_cost = {
-        piece: median(counts["awaited nothing" if piece in AWAITED else "nothing"])
-        for piece in counts
-    }
 
     def cost(piece: str) -> float:
         """Instructions per call of ``piece``, less those of the batch loop around it."""
-        return median(counts[piece]) - loop_cost[piece]
+        return median(counts[piece]) - median(counts[labels[piece]["empty"]])
 
     rows = []
     for label, ours_piece, hand_piece, less_piece in LAYERS:
