@@ -1,8 +1,8 @@
 """Bounded-concurrency streaming fan-out for ``query_many``.
 
 ``concurrency`` workers pull ids from one shared iterator, lazily; an id is only taken
-when a slot of the window is free, and a slot is freed when its outcome is handed to
-the consumer. So however large the input, at most ``window`` ids are taken and not yet
+when a slot of the window is free, and a slot is freed once the consumer has taken
+its outcome. So however large the input, at most ``window`` ids are taken and not yet
 yielded, and memory stays flat. With ``ordered=True`` the same window is the reorder
 buffer.
 
@@ -213,8 +213,9 @@ async def stream_outcomes(
                 # Let every answer that is already in be handled before this worker
                 # sends its next request. Requests then leave in bursts, one per turn of
                 # the event loop, as in a gather loop, rather than one between every two
-                # answers: far fewer loop turns, and on loopback far fewer wake-ups of a
-                # server that went idle (measured 0.78x -> 0.95x the gather loop's rate).
+                # answers, each of which (on loopback) wakes a server that went idle.
+                # It costs instructions (mostly young garbage collections) but saves
+                # more kernel time: measured 0.87x -> 0.93-0.98x the gather loop's rate.
                 await asyncio.sleep(0)
         finally:
             outbox.put(None)
