@@ -31,11 +31,10 @@ from typing import Any
 
 from contenders import (
     CONTENDERS,
-    CVV,
-    PAN,
     SESSION_ID,
     HandAiohttp,
     hand_pay_body,
+    pay_request,
     payven_query_many,
     transaction_ids,
     workload,
@@ -43,7 +42,7 @@ from contenders import (
 )
 from server import CLIENT_ID, CLIENT_SECRET, SLUG, TRANSACTION_ID
 
-from payven_async import Card, Money, PaymentQuery, PaymentResult, PayRequest, PayvenClient
+from payven_async import PaymentQuery, PaymentResult, PayvenClient
 from payven_async._operations import idempotency_key_for
 from payven_async._responses import decode_answer
 from payven_async._transport import Answer
@@ -104,15 +103,6 @@ def callgrind(url: str, configs: list[str], calls: int, rounds: int) -> None:
     loop.close()
 
 
-def _pay_request() -> PayRequest:
-    """The request of the (a) and (cg) pay rows, built as ``Payven.pay`` builds it."""
-    return PayRequest(
-        amount=Money(15000, "TRY"),
-        card=Card("Test Kullanici", PAN, "12", "2030", CVV),
-        external_id="ORDER-1001",
-    )
-
-
 def layers(url: str, calls: int) -> None:
     """Instructions of each layer of ``query`` and ``pay``, and of the hand-written
     pieces they stand for, one batch each (run under callgrind like :func:`callgrind`)."""
@@ -125,7 +115,7 @@ def layers(url: str, calls: int) -> None:
     session = hand.session
     query_url = f"{url}/api/v1/payments/{TRANSACTION_ID}/query"
     pay_url = f"{url}/api/v1/checkout/sessions/{SESSION_ID}/pay"
-    request = _pay_request()
+    request = pay_request()
     auth = hand.auth
     transport = client._transport
     limits = client.config.timeout
@@ -167,7 +157,7 @@ def layers(url: str, calls: int) -> None:
         "vpos": lambda: client._vpos("GET", query_url, timeout=None, max_retries=None),
         "send": lambda: transport.send("GET", query_url, headers=auth, timeout=limits),
         "hand exchange": hand_exchange,
-        "pay": lambda: client.pay(SESSION_ID, _pay_request()),
+        "pay": lambda: client.pay(SESSION_ID, pay_request()),
         "hand pay": hand.pay,
         "awaited nothing": _nothing,
     }
@@ -177,7 +167,7 @@ def layers(url: str, calls: int) -> None:
         "logging check": lambda: http_logger.isEnabledFor(logging.DEBUG),
         "decode query": lambda: decode_answer(query_answer, PaymentQuery),
         "hand decode query": lambda: json.loads(query_answer.body),
-        "models": _pay_request,
+        "models": pay_request,
         "hand body": hand_pay_body,
         "validation": lambda: check_pay(SESSION_ID, request),
         "key": lambda: idempotency_key_for(None),

@@ -25,8 +25,6 @@ from payven_async import Card, Money, PayRequest, PayvenClient
 
 __all__ = [
     "CONTENDERS",
-    "CVV",
-    "PAN",
     "SESSION_ID",
     "TRANSACTION_ID",
     "HandAiohttp",
@@ -37,6 +35,7 @@ __all__ = [
     "hand_as_completed",
     "hand_gather",
     "hand_pay_body",
+    "pay_request",
     "payven_query_many",
     "workload",
     "workload_calls",
@@ -65,6 +64,16 @@ def hand_pay_body() -> dict[str, Any]:
     }
 
 
+def pay_request() -> PayRequest:
+    """The ``PayRequest`` for the same payment as :func:`hand_pay_body`, built anew as
+    callers build one per payment."""
+    return PayRequest(
+        amount=Money(15000, "TRY"),
+        card=Card("Test Kullanici", PAN, "12", "2030", CVV),
+        external_id="ORDER-1001",
+    )
+
+
 class Payven:
     """payven_async.PayvenClient, as documented (default retries, timeouts, pool)."""
 
@@ -82,12 +91,7 @@ class Payven:
         return await self.client.query(transaction_id)
 
     async def pay(self) -> Any:
-        request = PayRequest(
-            amount=Money(15000, "TRY"),
-            card=Card("Test Kullanici", PAN, "12", "2030", CVV),
-            external_id="ORDER-1001",
-        )
-        return await self.client.pay(SESSION_ID, request)
+        return await self.client.pay(SESSION_ID, pay_request())
 
     async def aclose(self) -> None:
         await self.client.aclose()
