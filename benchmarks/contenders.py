@@ -21,7 +21,7 @@ import aiohttp
 import httpx
 from server import CLIENT_ID, CLIENT_SECRET, SLUG, TRANSACTION_ID
 
-from payven_async import Card, Money, PayRequest, PayvenClient
+from payven_async import Address, BasketItem, Buyer, Card, Money, PayRequest, PayvenClient
 
 __all__ = [
     "CONTENDERS",
@@ -48,7 +48,8 @@ USER_AGENT = "payven-benchmark/1"
 
 
 def hand_pay_body() -> dict[str, Any]:
-    """Exactly the camelCase body payven sends for the same PayRequest."""
+    """Exactly the camelCase body payven sends for the same PayRequest: the whole
+    seed-000 shape (buyer, both addresses, two basket items, description, URLs)."""
     return {
         "amount": {"amount": 15000, "currency": "TRY"},
         "card": {
@@ -60,6 +61,26 @@ def hand_pay_body() -> dict[str, Any]:
         },
         "installment": 1,
         "externalId": "ORDER-1001",
+        "basketId": "BASKET-1001",
+        "description": "Order 1001: two items",
+        "buyer": {
+            "id": "BUYER-42",
+            "name": "Test",
+            "surname": "Kullanici",
+            "email": "test@example.com",
+            "phone": "+905350000000",
+            "ipAddress": "85.34.78.112",
+            "identityNumber": "74300864791",
+        },
+        "billingAddress": _hand_address(),
+        "shippingAddress": _hand_address(),
+        "basketItems": [
+            {"id": "ITEM-1", "name": "Kitap", "price": 10000, "quantity": 1},
+            {"id": "ITEM-2", "name": "Kalem", "price": 2500, "quantity": 2},
+        ],
+        "callbackUrl": "https://shop.example/payven/callback",
+        "cancelUrl": "https://shop.example/payven/cancel",
+        "returnUrl": "https://shop.example/payven/return",
         "operationType": "Sale",
     }
 
@@ -71,6 +92,47 @@ def pay_request() -> PayRequest:
         amount=Money(15000, "TRY"),
         card=Card("Test Kullanici", PAN, "12", "2030", CVV),
         external_id="ORDER-1001",
+        basket_id="BASKET-1001",
+        description="Order 1001: two items",
+        buyer=Buyer(
+            id="BUYER-42",
+            name="Test",
+            surname="Kullanici",
+            email="test@example.com",
+            phone="+905350000000",
+            ip_address="85.34.78.112",
+            identity_number="74300864791",
+        ),
+        billing_address=_address(),
+        shipping_address=_address(),
+        basket_items=[
+            BasketItem("ITEM-1", "Kitap", 10000, 1),
+            BasketItem("ITEM-2", "Kalem", 2500, 2),
+        ],
+        callback_url="https://shop.example/payven/callback",
+        cancel_url="https://shop.example/payven/cancel",
+        return_url="https://shop.example/payven/return",
+    )
+
+
+def _hand_address() -> dict[str, Any]:
+    # Built twice per body, billing and shipping, as callers build them.
+    return {
+        "contactName": "Test Kullanici",
+        "city": "Istanbul",
+        "country": "Turkey",
+        "address": "Levent Mah. Buyukdere Cad. No:1",
+        "postalCode": "34330",
+    }
+
+
+def _address() -> Address:
+    return Address(
+        contact_name="Test Kullanici",
+        city="Istanbul",
+        country="Turkey",
+        address="Levent Mah. Buyukdere Cad. No:1",
+        postal_code="34330",
     )
 
 
