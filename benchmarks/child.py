@@ -43,12 +43,13 @@ from contenders import (
 from server import CLIENT_ID, CLIENT_SECRET, SLUG, TRANSACTION_ID
 
 from payven_async import PaymentQuery, PaymentResult, PayvenClient
+from payven_async._converters import encode
+from payven_async._json import dumps
 from payven_async._operations import idempotency_key_for
 from payven_async._responses import decode_answer
 from payven_async._transport import Answer
 from payven_async._transport import logger as http_logger
 from payven_async._validate import check_pay
-from payven_async._wire import dumps, encode
 
 WARMUP_CALLS = 64
 

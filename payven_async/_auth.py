@@ -27,8 +27,10 @@ from typing import Any
 from urllib.parse import quote
 
 from ._config import ClientConfig
+from ._converters import structure
+from ._json import decode_json, dumps
+from ._responses import unwrap_envelope
 from ._transport import Answer
-from ._wire import decode_json, dumps, structure, unwrap_envelope
 from .errors import DecodeError, PayvenError
 from .models import Token
 

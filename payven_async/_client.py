@@ -18,12 +18,13 @@ from . import _validate
 from ._auth import TokenManager
 from ._batch import ProgressHook, TransactionIds, stream_outcomes
 from ._config import ClientConfig, Environment, Timeout, build_config
+from ._converters import encode
+from ._json import dumps
 from ._operations import PaymentOperations, idempotency_key_for
 from ._responses import decode_answer, error_from_answer
 from ._retry import RetryPolicy
 from ._throttle import Throttle
 from ._transport import Answer, Transport
-from ._wire import dumps, encode
 from .errors import (
     PayvenError,
     RateLimitError,

@@ -19,7 +19,7 @@ import attrs
 
 # The names the annotations below use must be importable here: cattrs resolves them
 # in this module's namespace.
-from .models import Address, BasketItem, Buyer, Card, Money, OperationType, _Model
+from .models import Address, BasketItem, Buyer, Card, Money, OperationType, _Input, _Model
 
 __all__ = [
     "CaptureRequest",
@@ -45,8 +45,8 @@ class RefundReasonCode(enum.Enum):
     OTHER = "Other"
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
-class PaymentRequest(_Model):
+@attrs.define(kw_only=True, repr=False, eq=False)
+class PaymentRequest(_Input):
     """The body of a direct (Non-3D) payment (``POST /payments``, ``CreatePaymentRequest``).
 
     ``operation_type=OperationType.PRE_AUTH`` only reserves the amount: turn it into a
@@ -67,8 +67,8 @@ class PaymentRequest(_Model):
     extra_properties: Mapping[str, str] | None = None
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
-class ThreeDSInitRequest(_Model):
+@attrs.define(kw_only=True, repr=False, eq=False)
+class ThreeDSInitRequest(_Input):
     """The body of a 3-D Secure payment's first step (``POST /payments/3d/init``).
 
     The same fields as :class:`PaymentRequest`, plus ``callback_url`` (required: where
@@ -93,8 +93,8 @@ class ThreeDSInitRequest(_Model):
     extra_properties: Mapping[str, str] | None = None
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
-class RefundRequest(_Model):
+@attrs.define(kw_only=True, repr=False, eq=False)
+class RefundRequest(_Input):
     """The body of a refund (``POST /payments/{id}/refund``).
 
     ``amount`` is integer minor units (kuruş) and always required, as the API's contract
@@ -112,8 +112,8 @@ class RefundRequest(_Model):
     extra_properties: Mapping[str, str] | None = None
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
-class VoidRequest(_Model):
+@attrs.define(kw_only=True, repr=False, eq=False)
+class VoidRequest(_Input):
     """The (optional) body of a void (``POST /payments/{id}/void``): why, and connector extras.
 
     A void cancels the whole payment before the day's settlement, or releases an
@@ -124,8 +124,8 @@ class VoidRequest(_Model):
     extra_properties: Mapping[str, str] | None = None
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
-class CaptureRequest(_Model):
+@attrs.define(kw_only=True, repr=False, eq=False)
+class CaptureRequest(_Input):
     """The body of a capture (``POST /payments/{id}/capture``): turn a pre-auth into a charge.
 
     ``amount`` is at most the authorised amount; the rest of the reservation is released.

@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from . import _validate
+from ._converters import encode
+from ._json import dumps
 from ._redact import redact_text
 from ._responses import decode_answer, normalise_code
-from ._wire import dumps, encode
 from .errors import (
     APIError,
     DecodeError,

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
+from ._converters import structure
+from ._json import decode_json
 from ._redact import redact_text
 from ._retry import parse_retry_after
 from ._transport import Answer
-from ._wire import decode_json, structure, unwrap_envelope
 from .errors import (
     APIError,
     AuthenticationError,
@@ -28,7 +29,13 @@ from .errors import (
     ServerError,
 )
 
-__all__ = ["decode_answer", "error_from_answer", "error_from_payload", "normalise_code"]
+__all__ = [
+    "decode_answer",
+    "error_from_answer",
+    "error_from_payload",
+    "normalise_code",
+    "unwrap_envelope",
+]
 
 T = TypeVar("T")
 
@@ -218,3 +225,19 @@ def decode_answer(answer: Answer, cls: type[T], *, secrets: Iterable[str] = ()) 
 def _envelope_failed(envelope: Mapping[str, Any]) -> bool:
     flag = envelope.get("isSuccess", envelope.get("is_success", envelope.get("IsSuccess")))
     return flag is False
+
+
+_ENVELOPE_FLAGS = ("isSuccess", "is_success", "IsSuccess")
+
+
+def unwrap_envelope(payload: Any) -> tuple[Any, Mapping[str, Any] | None]:
+    """Split a generation-A ``{message, isSuccess, code, data}`` envelope.
+
+    Returns ``(data, envelope)``; for a raw (generation-B) body, ``(payload, None)``.
+    A body is an envelope when it has ``data`` and an ``isSuccess`` flag in any spelling.
+    """
+    if type(payload) is dict and "data" in payload:
+        for flag in _ENVELOPE_FLAGS:
+            if flag in payload:
+                return payload["data"], payload
+    return payload, None

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -47,12 +46,9 @@ if TYPE_CHECKING:
 __all__ = [
     "KeyStyle",
     "converter",
-    "decode_json",
-    "dumps",
     "encode",
     "strict_converter",
     "structure",
-    "unwrap_envelope",
 ]
 
 T = TypeVar("T")
@@ -852,76 +848,3 @@ def structure(data: Any, cls: type[T]) -> T:
     except Exception as exc:
         raise DecodeError(f"cannot decode {cls.__name__}: {type(exc).__name__}") from exc
     return result
-
-
-_JSON_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-# json's C encoder for those settings, made once: JSONEncoder.encode makes a new one on
-# every call, which costs about a third of encoding a pay body. Made without the
-# circular-reference check (markers=None): what we encode comes out of our encoders and
-# cannot contain itself. None where json has no C speedups.
-_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
-_encode_compactly: Any = (
-    None
-    if _c_make_encoder is None
-    else _c_make_encoder(
-        None,
-        _JSON_ENCODER.default,
-        json.encoder.encode_basestring,
-        None,
-        ":",
-        ",",
-        False,
-        False,
-        True,
-    )
-)
-
-
-def dumps(data: Any) -> bytes:
-    """Serialise JSON-ready data compactly, as UTF-8 bytes."""
-    if _encode_compactly is not None:
-        return "".join(_encode_compactly(data, 0)).encode()
-    return _JSON_ENCODER.encode(data).encode()
-
-
-_JSON_DECODER = json.JSONDecoder(parse_float=Decimal)
-_scan_json: Callable[[str, int], tuple[Any, int]] = _JSON_DECODER.scan_once  # type: ignore[attr-defined]
-
-
-def decode_json(body: bytes) -> Any:
-    """Parse a JSON body; doubles become ``Decimal`` and integers stay exact.
-
-    Whatever ``json.loads`` takes is taken (UTF-8, -16 or -32, with or without a BOM).
-    The usual body, UTF-8 starting with ``{``, goes straight to the scanner, without
-    the encoding sniffing and whitespace matching ``json.loads`` does around it.
-    """
-    try:
-        if type(body) is bytes and body[:1] == b"{" and body[1:2] != b"\x00":
-            text = body.decode("utf-8", "surrogatepass")  # json.detect_encoding's answer
-            try:
-                value, end = _scan_json(text, 0)
-            except StopIteration:
-                pass  # not JSON after all: decode() below words the error
-            else:
-                if end == len(text) or not text[end:].strip(" \t\n\r"):
-                    return value
-            return _JSON_DECODER.decode(text)
-        return json.loads(body, parse_float=Decimal)
-    except (ValueError, RecursionError) as exc:
-        raise DecodeError("the answer is not valid JSON") from exc
-
-
-_ENVELOPE_FLAGS = ("isSuccess", "is_success", "IsSuccess")
-
-
-def unwrap_envelope(payload: Any) -> tuple[Any, Mapping[str, Any] | None]:
-    """Split a generation-A ``{message, isSuccess, code, data}`` envelope.
-
-    Returns ``(data, envelope)``; for a raw (generation-B) body, ``(payload, None)``.
-    A body is an envelope when it has ``data`` and an ``isSuccess`` flag in any spelling.
-    """
-    if type(payload) is dict and "data" in payload:
-        for flag in _ENVELOPE_FLAGS:
-            if flag in payload:
-                return payload["data"], payload
-    return payload, None

@@ -135,6 +135,21 @@ class _Model:
         return hash((type(self), *self._values()))
 
 
+class _Input(_Model):
+    """The base of the request models: the bodies a caller builds for one call.
+
+    They are mutable (attrs ``define``), unlike the answers, and so unhashable. A
+    frozen attrs ``__init__`` sets every slot through ``object.__setattr__``: for the
+    nine objects of a full pay request that was 77k instructions against 41k mutable
+    (callgrind), half of the 15% the whole call may cost over hand-written aiohttp.
+    Nothing is lost by it: a request is checked when it is sent, not when it is built,
+    and the client reads it once, before its first ``await``.
+    """
+
+    __slots__ = ()
+    __hash__ = None  # type: ignore[assignment]  # mutable and compared by value
+
+
 class OperationType(enum.Enum):
     """What a payment does. Values are the API's names, as sent on the wire."""
 
@@ -186,8 +201,8 @@ class Money(_Model):
         return Decimal(self.amount).scaleb(-_MINOR_UNIT_EXPONENTS.get(self.currency, 2))
 
 
-@attrs.frozen(repr=False, eq=False)
-class Card(_Model):
+@attrs.define(repr=False, eq=False)
+class Card(_Input):
     """Card details for a payment. The repr masks the number and hides the CVV."""
 
     holder_name: str
@@ -200,8 +215,8 @@ class Card(_Model):
         return f"{self.holder_name} {mask_pan(self.number)}"
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
-class Buyer(_Model):
+@attrs.define(kw_only=True, repr=False, eq=False)
+class Buyer(_Input):
     """The customer paying. ``identity_number`` (T.C. kimlik no) is hidden from the repr."""
 
     id: str | None = None
@@ -213,8 +228,8 @@ class Buyer(_Model):
     identity_number: str | None = attrs.field(default=None, repr=_hidden)
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
-class Address(_Model):
+@attrs.define(kw_only=True, repr=False, eq=False)
+class Address(_Input):
     """A billing or shipping address."""
 
     contact_name: str | None = None
@@ -224,8 +239,8 @@ class Address(_Model):
     postal_code: str | None = None
 
 
-@attrs.frozen(repr=False, eq=False)
-class BasketItem(_Model):
+@attrs.define(repr=False, eq=False)
+class BasketItem(_Input):
     """One line of the basket; ``price`` is in integer minor units."""
 
     id: str
@@ -234,8 +249,8 @@ class BasketItem(_Model):
     quantity: int = 1
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
-class PayRequest(_Model):
+@attrs.define(kw_only=True, repr=False, eq=False)
+class PayRequest(_Input):
     """The body of a checkout-session payment (``POST /checkout/sessions/{id}/pay``)."""
 
     amount: Money
@@ -255,8 +270,8 @@ class PayRequest(_Model):
     extra_properties: Mapping[str, str] | None = None
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
-class CheckoutSessionRequest(_Model):
+@attrs.define(kw_only=True, repr=False, eq=False)
+class CheckoutSessionRequest(_Input):
     """The body of ``POST /checkout/sessions``: a flat amount in minor units and a currency."""
 
     amount: int

@@ -38,8 +38,9 @@ from typing import Any
 
 import attrs
 
+from ._converters import structure
+from ._json import decode_json
 from ._redact import redact_text
-from ._wire import decode_json, structure
 from .errors import ConfigurationError, DecodeError, WebhookRejection, WebhookVerificationError
 
 __all__ = [

@@ -11,7 +11,8 @@ import attrs
 from multidict import CIMultiDict
 
 from payven_async import Card, Money, PayRequest
-from payven_async._wire import dumps, encode
+from payven_async._converters import encode
+from payven_async._json import dumps
 from payven_async.testing import PayvenEmulator
 
 APPROVED = "4546711234567894"

@@ -37,9 +37,9 @@ from payven_async import (
     Token,
     TransportError,
 )
+from payven_async._converters import encode
 from payven_async._operations import _new_idempotency_key
 from payven_async._transport import Answer
-from payven_async._wire import encode
 
 from .fake_server import CLIENT_ID, CLIENT_SECRET, SLUG, TRANSACTION_ID, FakePayven, query_answer
 

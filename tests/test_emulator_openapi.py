@@ -48,7 +48,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from payven_async import CheckoutPaymentMode, CheckoutSessionRequest, OperationType
-from payven_async._wire import encode
+from payven_async._converters import encode
 from payven_async.testing import PayvenEmulator
 from payven_async.testing._answers import ProblemError
 from payven_async.testing._checks import check_pay_request

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from payven_async import verify_webhook
-from payven_async._wire import encode
+from payven_async._converters import encode
 from payven_async.testing import PayvenEmulator
 from payven_async.testing._faults import ROUTES
 

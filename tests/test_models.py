@@ -7,6 +7,7 @@ import sys
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 
 import payven_async
@@ -92,6 +93,27 @@ def test_models_compare_and_hash_by_class_and_fields() -> None:
     assert PaymentResult(extra_properties={"a": "1"}) != PaymentResult()
     with pytest.raises(TypeError, match="unhashable"):
         hash(PaymentResult())  # a mapping field makes a model unhashable, as in attrs
+
+
+def test_request_models_are_mutable_and_unhashable_answers_are_frozen() -> None:
+    """Requests can be changed before they are sent (so cannot hash); answers and Money cannot."""
+    request = PayRequest(amount=Money(15000), card=Card("A", PAN, "12", "2030", "000"))
+    request.installment = 3
+    assert request.installment == 3
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(request)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        Money(1).amount = 2  # type: ignore[misc]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        PaymentResult().status = "x"  # type: ignore[misc]
+
+
+def test_card_fields_are_normalised_when_assigned_too() -> None:
+    """A card number pasted with spaces is compacted on assignment as in the constructor."""
+    card = Card("A", PAN, "12", "2030", "000")
+    card.number = "4546 7112-3456 7894"
+    card.expire_month = "3"
+    assert (card.number, card.expire_month) == (PAN, "03")
 
 
 def test_card_fields_are_normalised() -> None:

@@ -49,9 +49,9 @@ from payven_async import (
     ThreeDSInitRequest,
     VoidRequest,
 )
+from payven_async._json import dumps
 from payven_async._responses import decode_answer, error_from_payload
 from payven_async._transport import Answer
-from payven_async._wire import dumps
 from payven_async.errors import (
     AuthenticationError,
     IdempotencyConflictError,

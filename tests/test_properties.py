@@ -31,9 +31,9 @@ from payven_async import (
     Token,
 )
 from payven_async._auth import decode_token
+from payven_async._converters import converter, encode, strict_converter, structure
 from payven_async._responses import decode_answer, error_from_answer
 from payven_async._transport import Answer
-from payven_async._wire import converter, encode, strict_converter, structure
 from payven_async.errors import APIError
 
 RESPONSE_MODELS = [PaymentResult, PaymentQuery, CheckoutSession]

@@ -28,14 +28,9 @@ from payven_async import (
     PaymentResult,
     PayRequest,
 )
-from payven_async._wire import (
-    decode_json,
-    dumps,
-    encode,
-    strict_converter,
-    structure,
-    unwrap_envelope,
-)
+from payven_async._converters import encode, strict_converter, structure
+from payven_async._json import decode_json, dumps
+from payven_async._responses import unwrap_envelope
 
 DATA = Path(__file__).parent / "data"
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .._json import dumps
 from .._redact import redact_text
-from .._wire import dumps
 from ._clock import iso
 from ._ledger import PaymentRecord
 

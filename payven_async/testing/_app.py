@@ -41,7 +41,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from .._wire import decode_json
+from .._json import decode_json
 from ..errors import DecodeError
 from ..models import PayRequest
 from ._answers import (

@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 import attrs
 
+from .._converters import strict_converter
 from .._validate import luhn_valid
-from .._wire import strict_converter
 from ..errors import DecodeError
 from ..models import BasketItem, CheckoutSessionRequest, PayRequest
 from ._answers import ProblemError

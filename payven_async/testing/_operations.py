@@ -54,8 +54,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from aiohttp import web
 
+from .._converters import strict_converter
 from .._validate import luhn_valid
-from .._wire import strict_converter
 from ..errors import DecodeError
 from ..models import CaptureRequest, PaymentRequest, RefundRequest, ThreeDSInitRequest, VoidRequest
 from ._answers import ProblemError, json_answer, operation_result_b

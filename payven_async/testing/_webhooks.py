@@ -36,7 +36,7 @@ import aiohttp
 import attrs
 from yarl import URL
 
-from .._wire import dumps
+from .._json import dumps
 from ..webhooks import (
     DELIVERY_ID_HEADER,
     EVENT_HEADER,
