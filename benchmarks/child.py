@@ -42,13 +42,12 @@ from contenders import (
 )
 from server import CLIENT_ID, CLIENT_SECRET, SLUG, TRANSACTION_ID
 
-from payven_async import PaymentQuery, PaymentResult, PayvenClient
+from payven_async import Answer, PaymentQuery, PaymentResult, PayvenClient, Request
+from payven_async._aiohttp import logger as http_logger
 from payven_async._converters import encode
 from payven_async._json import dumps
-from payven_async._operations import idempotency_key_for
+from payven_async._operations import QUERY, new_idempotency_key
 from payven_async._responses import decode_answer
-from payven_async._transport import Answer
-from payven_async._transport import logger as http_logger
 from payven_async._validate import check_pay
 
 WARMUP_CALLS = 64
@@ -119,18 +118,22 @@ def layers(url: str, calls: int) -> None:
     request = pay_request()
     auth = hand.auth
     transport = client._transport
+    pipeline = client._pipeline
     limits = client.config.timeout
+    query_request = Request("GET", query_url, auth, None, "query")
+    prepared_query = QUERY.prepare(url, TRANSACTION_ID)
     # Real answers of the loopback server, to decode.
-    query_answer = loop.run_until_complete(
-        transport.send("GET", query_url, headers=auth, timeout=limits)
-    )
+    query_answer = loop.run_until_complete(transport.send(query_request, limits))
     pay_answer = loop.run_until_complete(
         transport.send(
-            "POST",
-            pay_url,
-            headers={**auth, "Content-Type": "application/json; ver=1.0"},
-            body=dumps(encode(request, "camel")),
-            timeout=limits,
+            Request(
+                "POST",
+                pay_url,
+                {**auth, "Content-Type": "application/json; ver=1.0"},
+                dumps(encode(request, "camel")),
+                "pay",
+            ),
+            limits,
         )
     )
 
@@ -155,15 +158,15 @@ def layers(url: str, calls: int) -> None:
     awaited: dict[str, Callable[[], Awaitable[Any]]] = {
         "query": lambda: client.query(TRANSACTION_ID),
         "hand query": lambda: hand.query(TRANSACTION_ID),
-        "vpos": lambda: client._vpos("GET", query_url, timeout=None, max_retries=None),
-        "send": lambda: transport.send("GET", query_url, headers=auth, timeout=limits),
+        "run": lambda: pipeline.run(QUERY, prepared_query),
+        "send": lambda: transport.send(query_request, limits),
         "hand exchange": hand_exchange,
         "pay": lambda: client.pay(SESSION_ID, pay_request()),
         "hand pay": hand.pay,
         "awaited nothing": _nothing,
     }
     plain: dict[str, Callable[[], Any]] = {
-        "query URL": lambda: client._query_url(TRANSACTION_ID, None),
+        "query request": lambda: QUERY.prepare(url, TRANSACTION_ID),
         "hand query URL": lambda: f"{url}/api/v1/payments/{TRANSACTION_ID}/query",
         "logging check": lambda: http_logger.isEnabledFor(logging.DEBUG),
         "decode query": lambda: decode_answer(query_answer, PaymentQuery),
@@ -171,7 +174,7 @@ def layers(url: str, calls: int) -> None:
         "models": pay_request,
         "hand body": hand_pay_body,
         "validation": lambda: check_pay(SESSION_ID, request),
-        "key": lambda: idempotency_key_for(None),
+        "key": new_idempotency_key,
         "hand key": lambda: str(uuid.uuid4()),
         "encode": lambda: dumps(encode(request, "camel")),
         "hand encode": lambda: json.dumps(hand_pay_body(), separators=(",", ":")).encode(),

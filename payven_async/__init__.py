@@ -5,10 +5,14 @@
 ...     query = await client.query(result.transaction_id)
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._client import PayvenClient
 from ._config import Timeout
+from ._http import Answer, Headers, Request
+from ._lazy import LAZY, attach
+from ._pipeline import RetryDetails
+from ._transport import Transport
 from ._version import __version__
 from .errors import (
     APIError,
@@ -35,7 +39,6 @@ from .errors import (
     WebhookVerificationError,
 )
 from .models import (
-    _OPERATION_MODELS,
     Address,
     BasketItem,
     Buyer,
@@ -53,7 +56,8 @@ from .models import (
     Token,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # what type checkers see of the names in _lazy.LAZY (a test pins the two)
+    from ._memory import MemoryTransport
     from ._operation_models import (
         CaptureRequest,
         PaymentHistory,
@@ -69,6 +73,7 @@ if TYPE_CHECKING:
 __all__ = [
     "APIError",
     "Address",
+    "Answer",
     "AuthenticationError",
     "BasketItem",
     "Buyer",
@@ -81,8 +86,10 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DecodeError",
+    "Headers",
     "IdempotencyConflictError",
     "InvalidRequestError",
+    "MemoryTransport",
     "Money",
     "NotFoundError",
     "OperationType",
@@ -105,11 +112,14 @@ __all__ = [
     "RateLimitError",
     "RefundReasonCode",
     "RefundRequest",
+    "Request",
+    "RetryDetails",
     "RunningEventLoopError",
     "ServerError",
     "ThreeDSInitRequest",
     "Timeout",
     "Token",
+    "Transport",
     "TransportError",
     "ValidationError",
     "VoidRequest",
@@ -121,30 +131,4 @@ __all__ = [
     "verify_webhook",
 ]
 
-# The webhook helpers and the payment operations' models load on first use: a process
-# that only pays or queries never spends import time on them (the import-time budget in
-# DESIGN.md).
-_LAZY = {
-    **dict.fromkeys(_OPERATION_MODELS, "._operation_models"),
-    "WebhookEvent": ".webhooks",
-    "WebhookPaymentData": ".webhooks",
-    "sign_webhook": ".webhooks",
-    "verify_webhook": ".webhooks",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """Load a lazily exported name (see ``_LAZY``) on first access."""
-    home = _LAZY.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(home, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """Every attribute, the lazily loaded names included."""
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = attach(__name__, LAZY, __all__)

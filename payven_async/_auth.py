@@ -21,20 +21,24 @@ import base64
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from decimal import Decimal
-from typing import Any
-from urllib.parse import quote
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
-from ._config import ClientConfig
-from ._converters import structure
-from ._json import decode_json, dumps
-from ._responses import unwrap_envelope
-from ._transport import Answer
-from .errors import DecodeError, PayvenError
+from ._config import ClientConfig, Timeout
+from ._http import Request
+from ._operations import REFRESH, TOKEN, Operation
+from ._throttle import Throttle
+from .errors import PayvenError
 from .models import Token
 
-__all__ = ["DEFAULT_LIFETIME", "MAX_LIFETIME", "RENEW_SKEW", "TokenManager", "token_lifetime"]
+__all__ = [
+    "DEFAULT_LIFETIME",
+    "MAX_LIFETIME",
+    "RENEW_SKEW",
+    "Run",
+    "TokenManager",
+    "token_lifetime",
+]
 
 logger = logging.getLogger("payven.auth")
 
@@ -42,8 +46,22 @@ RENEW_SKEW = 60.0
 DEFAULT_LIFETIME = 300.0
 MAX_LIFETIME = 86_400.0
 
-#: Sends one identity request: (path, JSON body) -> answer, raising payven errors.
-PostJson = Callable[[str, bytes], Awaitable[Answer]]
+T = TypeVar("T")
+
+
+class Run(Protocol):
+    """The call pipeline's entry point (``Pipeline.run``), through which tokens are fetched."""
+
+    async def __call__(
+        self,
+        operation: Operation[T],
+        request: Request,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        throttle: Throttle | None = None,
+        started: float | None = None,
+    ) -> T: ...
 
 
 def _jwt_expiry(token: str) -> float | None:
@@ -72,59 +90,19 @@ def token_lifetime(token: Token, *, now: float) -> float:
     return DEFAULT_LIFETIME
 
 
-_LIFETIME_KEYS = frozenset({"expires_in", "expiresIn", "refresh_expires_in", "refreshExpiresIn"})
-
-
-def _is_whole_number(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return True
-    return isinstance(value, Decimal) and value.is_finite() and value == int(value)
-
-
-def decode_token(answer: Answer) -> Token:
-    """Decode a token answer: flat, nested under ``token``, or inside a ``data`` envelope."""
-    payload: Any = decode_json(answer.body)
-    payload, _ = unwrap_envelope(payload)
-    if isinstance(payload, dict) and "access_token" not in payload and "accessToken" not in payload:
-        for key in ("data", "token", "Token"):
-            inner = payload.get(key)
-            if isinstance(inner, dict):
-                return decode_token_payload(inner)
-    return decode_token_payload(payload)
-
-
-def decode_token_payload(payload: Any) -> Token:
-    """Decode a token mapping whose keys may also be nested one level deeper."""
-    if isinstance(payload, dict) and isinstance(payload.get("token"), dict):
-        payload = payload["token"]
-    if isinstance(payload, dict):
-        # A lifetime we cannot read is as good as none: token_lifetime then falls back
-        # to the JWT's exp or the default, instead of failing the whole token.
-        payload = {
-            key: (None if key in _LIFETIME_KEYS and not _is_whole_number(value) else value)
-            for key, value in payload.items()
-        }
-    token = structure(payload, Token)
-    if not token.access_token:
-        raise DecodeError("the token answer carries no access_token")
-    return token
-
-
 class TokenManager:
     """Keeps one valid access token for a client."""
 
     def __init__(
         self,
         config: ClientConfig,
-        post_json: PostJson,
+        run: Run,
         *,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._config = config
-        self._post_json = post_json
+        self._run = run
         self._clock = clock
         self._wall_clock = wall_clock
         self._lock = asyncio.Lock()
@@ -137,9 +115,6 @@ class TokenManager:
         self.secrets: tuple[str, ...] = (config.client_secret,)
         #: How many token and refresh requests this manager has made (for tests and stats).
         self.requests_made = 0
-        slug = quote(config.slug, safe="")
-        self._token_path = f"/api/v1/auth/{slug}/token"
-        self._refresh_path = f"/api/v1/auth/{slug}/refresh"
 
     def __repr__(self) -> str:
         state = (
@@ -160,8 +135,18 @@ class TokenManager:
             return token.access_token
         return None
 
-    async def access_token(self) -> str:
-        """A valid access token, renewing it first when it is due."""
+    async def access_token(
+        self,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        started: float | None = None,
+    ) -> str:
+        """A valid access token, renewing it first when it is due.
+
+        A renewal made for a call obeys that call's ``timeout`` and ``max_retries``, and
+        its deadline counts from the call's ``started`` (a monotonic time).
+        """
         token = self._token
         now = self._clock()
         if token is not None and now < self._renew_at:
@@ -173,7 +158,8 @@ class TokenManager:
             token = self._token
             if token is not None and self._clock() < self._renew_at:
                 return token.access_token
-            return (await self._renew()).access_token
+            options = {"timeout": timeout, "max_retries": max_retries, "started": started}
+            return (await self._renew(options)).access_token
 
     async def current_token(self) -> Token:
         """The full current token (renewed first when due)."""
@@ -187,29 +173,26 @@ class TokenManager:
             logger.debug("dropping the access token the server refused")
             self._renew_at = self._expires_at = 0.0
 
-    async def _renew(self) -> Token:
+    async def _renew(self, options: dict[str, Any]) -> Token:
         previous = self._token
         if previous is not None and previous.refresh_token and self._refresh_usable():
+            body = {"refresh_token": previous.refresh_token}
             try:
-                return self._store(await self._request(self._refresh_path, previous.refresh_token))
+                return self._store(await self._request(REFRESH, body, options))
             except PayvenError as exc:
                 logger.debug("refresh failed (%s); using client credentials", type(exc).__name__)
-        return self._store(await self._request(self._token_path, None))
+        body = {"client_id": self._config.client_id, "client_secret": self._config.client_secret}
+        return self._store(await self._request(TOKEN, body, options))
 
     def _refresh_usable(self) -> bool:
         return self._refresh_expires_at is None or self._clock() < self._refresh_expires_at
 
-    async def _request(self, path: str, refresh_token: str | None) -> Token:
-        if refresh_token is None:
-            body = {
-                "client_id": self._config.client_id,
-                "client_secret": self._config.client_secret,
-            }
-        else:
-            body = {"refresh_token": refresh_token}
+    async def _request(
+        self, operation: Operation[Token], body: dict[str, str], options: dict[str, Any]
+    ) -> Token:
+        request = operation.prepare(self._config.identity_url, self._config.slug, body=body)
         self.requests_made += 1
-        answer = await self._post_json(path, dumps(body))
-        return decode_token(answer)
+        return await self._run(operation, request, **options)
 
     def _store(self, token: Token) -> Token:
         now = self._clock()

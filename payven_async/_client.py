@@ -1,34 +1,27 @@
-"""``PayvenClient``: composes configuration, tokens, transport, retries and the wire format."""
+"""``PayvenClient``: composes configuration, the transport and the call pipeline.
+
+Every method is the same two steps: the operation's row of the table checks the
+arguments and builds the request (:meth:`~payven_async._operations.Operation.prepare`,
+before any I/O), and the pipeline runs it (:meth:`~payven_async._pipeline.Pipeline.run`:
+token, retries, deadline, outcome). The methods exist to be typed and documented.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import ssl
-import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Iterable
 from types import TracebackType
-from typing import TypeVar
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import aiohttp
-import attrs
-
-from . import _validate
-from ._auth import TokenManager
+from . import _operations as ops, _validate as validate
+from ._aiohttp import AiohttpTransport
 from ._batch import ProgressHook, TransactionIds, stream_outcomes
 from ._config import ClientConfig, Environment, Timeout, build_config
-from ._converters import encode
-from ._json import dumps
-from ._operations import PaymentOperations, idempotency_key_for
-from ._responses import decode_answer, error_from_answer
-from ._retry import RetryPolicy
+from ._pipeline import OnRetry, Pipeline
 from ._throttle import Throttle
-from ._transport import Answer, Transport
-from .errors import (
-    PayvenError,
-    RateLimitError,
-)
+from ._transport import Transport
+from .errors import ConfigurationError
 from .models import (
     CheckoutSession,
     CheckoutSessionRequest,
@@ -39,16 +32,24 @@ from .models import (
     Token,
 )
 
+if TYPE_CHECKING:
+    import aiohttp
+
+    from ._operation_models import (
+        CaptureRequest,
+        PaymentHistory,
+        PaymentRequest,
+        RefundRequest,
+        ThreeDSInitRequest,
+        VoidRequest,
+    )
+
 __all__ = ["PayvenClient"]
 
 T = TypeVar("T")
 
-# Generation A (the pay seed) wants the versioned media type; generation B plain JSON.
-_JSON_V1 = {"Content-Type": "application/json; ver=1.0"}
-_JSON = {"Content-Type": "application/json"}
 
-
-class PayvenClient(PaymentOperations):
+class PayvenClient:
     """The async Payven client.
 
     Construct it with credentials (or ``PAYVEN_*`` environment variables) and use it as
@@ -63,7 +64,12 @@ class PayvenClient(PaymentOperations):
     ``timeout`` is seconds per HTTP attempt (or a :class:`Timeout` with ``total`` and
     ``connect``; defaults 30 s and 10 s); ``max_retries`` is how many times a failed
     call is retried on faults a retry may cure (default 2). Both can be overridden per
-    call.
+    call, and the override reaches the token request the call may need.
+
+    ``on_retry`` is a hook (or several) called with a
+    :class:`~payven_async.RetryDetails` before every retry, e.g. to log or count them.
+    ``transport`` replaces HTTP altogether, e.g. with a
+    :class:`~payven_async.MemoryTransport` that answers from a function in tests.
     """
 
     def __init__(
@@ -81,6 +87,8 @@ class PayvenClient(PaymentOperations):
         ssl_context: ssl.SSLContext | None = None,
         ca_bundle: str | os.PathLike[str] | None = None,
         connection_limit: int = 100,
+        on_retry: OnRetry | Iterable[OnRetry] | None = None,
+        transport: Transport | None = None,
     ) -> None:
         self._config: ClientConfig = build_config(
             client_id=client_id,
@@ -94,9 +102,14 @@ class PayvenClient(PaymentOperations):
             ssl_context=ssl_context,
             ca_bundle=ca_bundle,
         )
-        self._transport = Transport(self._config, session, connection_limit=connection_limit)
-        self._retry = RetryPolicy(max_retries=self._config.max_retries)
-        self._tokens = TokenManager(self._config, self._post_identity)
+        if transport is None:
+            transport = AiohttpTransport(self._config, session, connection_limit=connection_limit)
+        elif session is not None:
+            raise ConfigurationError("pass session= or transport=, not both")
+        self._transport = transport
+        hooks = () if on_retry is None else (on_retry,) if callable(on_retry) else on_retry
+        self._pipeline = Pipeline(self._config, transport, on_retry=hooks)
+        self._vpos_url = self._config.vpos_url
 
     def __repr__(self) -> str:
         config = self._config
@@ -125,9 +138,10 @@ class PayvenClient(PaymentOperations):
 
     async def aclose(self) -> None:
         """Close the HTTP session (unless it is the caller's). Idempotent."""
+        self._pipeline.closed = True
         await self._transport.aclose()
 
-    # --- the API ------------------------------------------------------------------
+    # --- checkout -----------------------------------------------------------------
 
     async def pay(
         self,
@@ -146,20 +160,10 @@ class PayvenClient(PaymentOperations):
         Raises :class:`PaymentDeclinedError` when the payment is declined, and
         :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
         """
-        segment = _validate.check_pay(session_id, request)
-        key = idempotency_key_for(idempotency_key)
-        return await self._move_money(
-            f"{self._config.vpos_url}/api/v1/checkout/sessions/{segment}/pay",
-            encode(request, "camel"),
-            key=key,
-            what="payment",
-            call="pay",
-            external_id=request.external_id,
-            timeout=timeout,
-            max_retries=max_retries,
-            # The pay seed (generation A) sends the versioned media type.
-            content_type=_JSON_V1,
+        prepared = ops.PAY.prepare(
+            self._vpos_url, session_id, body=request, idempotency_key=idempotency_key
         )
+        return await self._pipeline.run(ops.PAY, prepared, timeout=timeout, max_retries=max_retries)
 
     async def query(
         self,
@@ -170,39 +174,14 @@ class PayvenClient(PaymentOperations):
         max_retries: int | None = None,
     ) -> PaymentQuery:
         """Query a payment: Payven's record and the bank's (``GET /payments/{id}/query``)."""
-        # Not a call to _query(): one coroutine frame less on every call.
-        url = self._query_url(transaction_id, order_id)
-        answer = await self._vpos("GET", url, timeout=timeout, max_retries=max_retries)
-        return decode_answer(answer, PaymentQuery, secrets=self._tokens.secrets)
-
-    async def _query(
-        self,
-        transaction_id: str,
-        *,
-        timeout: float | Timeout | None = None,
-        max_retries: int | None = None,
-        throttle: Throttle | None = None,
-    ) -> PaymentQuery:
-        """:meth:`query` for a batch, whose requests share ``throttle``."""
-        url = self._query_url(transaction_id, None)
-        answer = await self._vpos(
-            "GET", url, timeout=timeout, max_retries=max_retries, throttle=throttle
+        prepared = ops.QUERY.prepare(
+            self._vpos_url,
+            transaction_id,
+            query=None if order_id is None else {"order_id": order_id},
         )
-        return decode_answer(answer, PaymentQuery, secrets=self._tokens.secrets)
-
-    def _query_url(self, transaction_id: str, order_id: str | None) -> str:
-        """The query URL for valid ids; raises a ValidationError for bad ones."""
-        if order_id is None and _validate.plain_id(transaction_id):  # the usual query
-            return f"{self._config.vpos_url}/api/v1/payments/{transaction_id}/query"
-        problems = _validate.check_id("transaction_id", transaction_id)
-        if order_id is not None:
-            problems += _validate.check_id("order_id", order_id)
-        _validate.raise_if(problems)
-        segment = _validate.path_segment(transaction_id)
-        url = f"{self._config.vpos_url}/api/v1/payments/{segment}/query"
-        if order_id is not None:
-            url += f"?order_id={quote(order_id, safe='')}"
-        return url
+        return await self._pipeline.run(
+            ops.QUERY, prepared, timeout=timeout, max_retries=max_retries
+        )
 
     async def create_checkout_session(
         self,
@@ -213,15 +192,13 @@ class PayvenClient(PaymentOperations):
         max_retries: int | None = None,
     ) -> CheckoutSession:
         """Create a hosted-checkout session (``POST /checkout/sessions``) to pay."""
-        _validate.check_checkout_session_request(request)
-        key = idempotency_key_for(idempotency_key)
-        url = f"{self._config.vpos_url}/api/v1/checkout/sessions"
-        headers = {**_JSON, "Idempotency-Key": key}
-        body = dumps(encode(request, "snake"))
-        answer = await self._vpos(
-            "POST", url, headers=headers, body=body, timeout=timeout, max_retries=max_retries
+        return await self._call(
+            ops.CREATE_CHECKOUT_SESSION,
+            body=request,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            max_retries=max_retries,
         )
-        return decode_answer(answer, CheckoutSession, secrets=self._tokens.secrets)
 
     async def get_checkout_session(
         self,
@@ -231,10 +208,9 @@ class PayvenClient(PaymentOperations):
         max_retries: int | None = None,
     ) -> CheckoutSession:
         """Fetch a checkout session and its status (``GET /checkout/sessions/{id}``)."""
-        _validate.raise_if(_validate.check_id("session_id", session_id))
-        url = f"{self._config.vpos_url}/api/v1/checkout/sessions/{quote(session_id, safe='')}"
-        answer = await self._vpos("GET", url, timeout=timeout, max_retries=max_retries)
-        return decode_answer(answer, CheckoutSession, secrets=self._tokens.secrets)
+        return await self._call(
+            ops.GET_CHECKOUT_SESSION, session_id, timeout=timeout, max_retries=max_retries
+        )
 
     def query_many(
         self,
@@ -260,16 +236,18 @@ class PayvenClient(PaymentOperations):
         answers 429, or reports ``X-RateLimit-Remaining: 0``, the whole batch pauses
         once until the time it names, then goes on; the ids concerned are retried.
         """
-        _validate.raise_if(_validate.check_batch(concurrency, rate_limit))
+        problems = validate.check_batch(concurrency, rate_limit)
         if max_retries is not None:
-            _validate.raise_if(_validate.check_retries(max_retries))
+            problems += validate.retries_problems(max_retries)
+        validate.raise_if(problems)
         throttle = Throttle(rate_limit)
-        self._transport.ensure_capacity(concurrency)
+        self._transport.reserve(concurrency)
+        run, query, vpos_url = self._pipeline.run, ops.QUERY, self._vpos_url
 
         def query_one(transaction_id: str) -> Awaitable[PaymentQuery]:
-            return self._query(
-                transaction_id, timeout=timeout, max_retries=max_retries, throttle=throttle
-            )
+            # Not an async def: the coroutine is run's own, one frame less per id.
+            prepared = query.prepare(vpos_url, transaction_id)
+            return run(query, prepared, timeout=timeout, max_retries=max_retries, throttle=throttle)
 
         return stream_outcomes(
             query_one,
@@ -282,150 +260,236 @@ class PayvenClient(PaymentOperations):
 
     async def token(self) -> Token:
         """The current access token, fetched or renewed first if needed."""
-        return await self._tokens.current_token()
+        return await self._pipeline.tokens.current_token()
+
+    # --- payments ---------------------------------------------------------------------
+
+    async def create_payment(
+        self,
+        request: PaymentRequest,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> PaymentResult:
+        """Take a direct (Non-3D) payment, or a pre-auth (``POST /payments``).
+
+        Every attempt carries the same ``Idempotency-Key`` (yours, or a fresh UUID for
+        this call), so a retried payment never charges twice.
+
+        Raises :class:`PaymentDeclinedError` when it is declined, and
+        :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
+        """
+        return await self._call(
+            ops.CREATE_PAYMENT,
+            body=request,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    async def init_3ds(
+        self,
+        request: ThreeDSInitRequest,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> PaymentResult:
+        """Start a 3-D Secure payment (``POST /payments/3d/init``).
+
+        The answer's status is ``three_d_secure_init_processing``; send the customer to
+        the bank: render :attr:`PaymentResult.html_content` when there is one, else
+        redirect to :attr:`PaymentResult.redirect_url` (with
+        :attr:`PaymentResult.redirect_method`). The bank sends the customer back to
+        ``callback_url``; then :meth:`complete_3ds` (or :meth:`get_payment`) tells the
+        outcome.
+
+        Raises :class:`PaymentDeclinedError` when it is refused, and
+        :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
+        """
+        return await self._call(
+            ops.INIT_3DS,
+            body=request,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    async def complete_3ds(
+        self,
+        transaction_id: str,
+        *,
+        need_verification: bool = True,
+        idempotency_key: str | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> PaymentResult:
+        """Complete a 3-D Secure payment after the bank's page (``POST /payments/3d/complete``).
+
+        Payven normally completes it by itself when the bank calls back; call this to
+        complete it by hand. ``need_verification`` asks Payven to verify the 3-D Secure
+        authentication first. The answer's status is ``completed`` (``authorized`` for
+        a pre-auth).
+
+        Raises :class:`PaymentDeclinedError` when the bank declines it, and
+        :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
+        """
+        from ._operation_models import ThreeDSCompleteRequest
+
+        return await self._call(
+            ops.COMPLETE_3DS,
+            body=ThreeDSCompleteRequest(
+                transaction_id=transaction_id, need_verification=need_verification
+            ),
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    async def get_payment(
+        self,
+        transaction_id: str,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> PaymentResult:
+        """A payment's current state as Payven records it (``GET /payments/{id}``).
+
+        Returns the ``PaymentStatusDto`` shape: ``amount``, ``currency``,
+        ``is_3d_secure``, ``created`` and ``basket_id`` filled. A failed payment is not
+        an error here: its ``is_success`` is False, with ``error_code`` and
+        ``provider_error_code`` set. Raises :class:`NotFoundError` for an unknown id.
+        """
+        return await self._call(
+            ops.GET_PAYMENT, transaction_id, timeout=timeout, max_retries=max_retries
+        )
+
+    async def get_payment_history(
+        self,
+        transaction_id: str,
+        *,
+        order_id: str | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> PaymentHistory:
+        """A payment's steps, oldest first (``GET /payments/{id}/history``)."""
+        return await self._call(
+            ops.GET_PAYMENT_HISTORY,
+            transaction_id,
+            query={"order_id": order_id},
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    # --- after the payment ------------------------------------------------------------
+
+    async def refund(
+        self,
+        transaction_id: str,
+        request: RefundRequest,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> PaymentResult:
+        """Refund part or all of a payment (``POST /payments/{id}/refund``).
+
+        ``request.amount`` (minor units) is always sent: less than what is left is a
+        partial refund (several may follow), exactly what is left a full one (the
+        status becomes ``refunded``). ``extra_properties`` of the answer carry
+        ``refund_amount`` and ``remaining_refundable`` where the connector fills them.
+        Pass a business ``idempotency_key`` such as ``refund-{transaction_id}-{n}`` to
+        make the refund safe to repeat across restarts too.
+
+        Raises :class:`InvalidRequestError` (``code`` ``refund_exceeds_original``,
+        ``payment_not_refundable``, ...) when the ledger refuses it,
+        :class:`PaymentDeclinedError` when the bank declines it, and
+        :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
+        """
+        return await self._call(
+            ops.REFUND,
+            transaction_id,
+            body=request,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    async def void(
+        self,
+        transaction_id: str,
+        request: VoidRequest | None = None,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> PaymentResult:
+        """Cancel a whole payment before the day's settlement (``POST /payments/{id}/void``).
+
+        Also releases an uncaptured pre-auth. The status becomes ``canceled``. After
+        settlement, refund instead.
+
+        Raises :class:`InvalidRequestError` (``code`` ``payment_already_voided``,
+        ``void_not_allowed_after_settlement``, ...) when the ledger refuses it,
+        :class:`PaymentDeclinedError` when the bank declines it, and
+        :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
+        """
+        return await self._call(
+            ops.VOID,
+            transaction_id,
+            body=request,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    async def capture(
+        self,
+        transaction_id: str,
+        request: CaptureRequest,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> PaymentResult:
+        """Turn a pre-auth into a charge (``POST /payments/{id}/capture``).
+
+        ``request.amount`` is at most the authorised amount; the rest is released. One
+        capture per pre-auth, within 24 hours of it.
+
+        Raises :class:`InvalidRequestError` (``code`` ``payment_already_captured``,
+        ``pre_auth_expired``, ``capture_amount_exceeds_authorization``,
+        ``payment_not_pre_auth``, ...) when the ledger refuses it,
+        :class:`PaymentDeclinedError` when the bank declines it, and
+        :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
+        """
+        return await self._call(
+            ops.CAPTURE,
+            transaction_id,
+            body=request,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
 
     # --- plumbing -----------------------------------------------------------------
 
-    def _timeout(self, timeout: float | Timeout | None) -> Timeout:
-        if timeout is None:
-            return self._config.timeout
-        if isinstance(timeout, Timeout):
-            return timeout
-        return Timeout(
-            total=float(timeout), connect=min(float(timeout), self._config.timeout.connect)
-        )
-
-    async def _vpos(
+    def _call(
         self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        body: bytes | None = None,
+        operation: ops.Operation[T],
+        *ids: Any,
+        body: Any = None,
+        query: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
         timeout: float | Timeout | None,
         max_retries: int | None,
-        throttle: Throttle | None = None,
-    ) -> Answer:
-        """Send an authenticated vpos request with retries; a 401 renews the token once.
+    ) -> Awaitable[T]:
+        """Prepare ``operation``'s request (checked, before any I/O) and run it.
 
-        The same loop as :meth:`_with_retries` around one attempt, written out inline
-        because this is every API call's hot path: no closure, no ``await`` for a
-        token that is still valid or for a throttle with nothing to wait for. In a
-        batch, a 429's wait is handed to the shared throttle instead of slept here.
+        Not an async def: it returns the pipeline's coroutine, one frame less per call.
         """
-        limits = self._config.timeout if timeout is None else self._timeout(timeout)
-        policy = self._retry if max_retries is None else self._policy(max_retries)
-        tokens = self._tokens
-        send = self._transport.send
-        renewed = False
-        started = time.monotonic()
-        # No attempt outlasts the call's deadline; a retry's limits are cut to what is
-        # left of it (below).
-        attempt_timeout = _within(limits, policy.deadline)
-        number = 1
-        while True:
-            if throttle is not None and throttle.must_wait():
-                await throttle.acquire()
-            try:
-                while True:  # one attempt: a 401 renews the token and replays, once per call
-                    token = tokens.valid_token() or await tokens.access_token()
-                    authorization = f"Bearer {token}"
-                    answer = await send(
-                        method,
-                        url,
-                        headers={**headers, "Authorization": authorization}
-                        if headers
-                        else {"Authorization": authorization},
-                        body=body,
-                        timeout=attempt_timeout,
-                        attempt=number,
-                    )
-                    if throttle is not None:
-                        throttle.observe(answer.headers)
-                    if answer.status != 401 or renewed:
-                        break
-                    renewed = True
-                    tokens.invalidate(token)
-                if answer.status >= 400:
-                    raise error_from_answer(answer, secrets=tokens.secrets)
-                return answer
-            except PayvenError as exc:
-                delay = policy.next_delay(exc, number, time.monotonic() - started)
-                if delay is None:
-                    raise
-                if throttle is not None and isinstance(exc, RateLimitError):
-                    throttle.pause_for(delay)
-                    delay = 0.0
-            number += 1
-            if delay:
-                await asyncio.sleep(delay)
-            attempt_timeout = _within(limits, policy.deadline - (time.monotonic() - started))
-
-    async def _post_identity(self, path: str, body: bytes) -> Answer:
-        """Send an identity request (token, refresh) with retries; never authenticated."""
-        url = f"{self._config.identity_url}{path}"
-        limits = self._config.timeout
-
-        async def attempt(number: int, remaining: float) -> Answer:
-            answer = await self._transport.send(
-                "POST",
-                url,
-                headers=_JSON,
-                body=body,
-                timeout=_within(limits, remaining),
-                attempt=number,
-            )
-            return self._check(answer)
-
-        return await self._with_retries(attempt)
-
-    def _check(self, answer: Answer) -> Answer:
-        if answer.status >= 400:
-            raise error_from_answer(answer, secrets=self._tokens.secrets)
-        return answer
-
-    def _policy(self, max_retries: int | None) -> RetryPolicy:
-        """The client's retry policy, with a per-call ``max_retries`` (checked) if given."""
-        if max_retries is None:
-            return self._retry
-        _validate.raise_if(_validate.check_retries(max_retries))
-        return attrs.evolve(self._retry, max_retries=max_retries)
-
-    async def _with_retries(
-        self,
-        attempt: Callable[[int, float], Awaitable[Answer]],
-        *,
-        max_retries: int | None = None,
-        throttle: Throttle | None = None,
-    ) -> Answer:
-        """Run ``attempt`` until it succeeds or the retry policy gives up.
-
-        In a batch, a 429's wait is not slept here but handed to the shared throttle,
-        so that all workers pause once together. (:meth:`_vpos` inlines this loop.)
-        """
-        policy = self._policy(max_retries)
-        started = time.monotonic()
-        number = 1
-        while True:
-            if throttle is not None:
-                await throttle.acquire()
-            try:
-                return await attempt(number, policy.deadline - (time.monotonic() - started))
-            except PayvenError as exc:
-                delay = policy.next_delay(exc, number, time.monotonic() - started)
-                if delay is None:
-                    raise
-                if throttle is not None and isinstance(exc, RateLimitError):
-                    throttle.pause_for(delay)
-                    delay = 0.0
-            number += 1
-            if delay:
-                await asyncio.sleep(delay)
-
-
-def _within(limits: Timeout, remaining: float) -> Timeout:
-    """Shorten an attempt's timeout so that it cannot outlast the call's deadline."""
-    if remaining >= limits.total:
-        return limits
-    total = max(remaining, 0.001)
-    return Timeout(total=total, connect=min(limits.connect, total))
+        prepared = operation.prepare(
+            self._vpos_url, *ids, body=body, query=query, idempotency_key=idempotency_key
+        )
+        return self._pipeline.run(operation, prepared, timeout=timeout, max_retries=max_retries)

@@ -94,6 +94,16 @@ class ThreeDSInitRequest(_Input):
 
 
 @attrs.define(kw_only=True, repr=False, eq=False)
+class ThreeDSCompleteRequest(_Input):
+    """The body of ``POST /payments/3d/complete``: which payment, and whether Payven
+    verifies the 3-D Secure authentication first. Internal: ``complete_3ds`` takes
+    these as arguments and builds it, so it is not exported."""
+
+    transaction_id: str
+    need_verification: bool = True
+
+
+@attrs.define(kw_only=True, repr=False, eq=False)
 class RefundRequest(_Input):
     """The body of a refund (``POST /payments/{id}/refund``).
 

@@ -2,19 +2,23 @@
 
 Errors are chosen by HTTP status and by the structured ``code``, never by message
 text. Both error formats are understood: RFC 9457 problem+json (generation B) and the
-``{message, isSuccess: false, code, data}`` envelope (generation A).
+``{message, isSuccess: false, code, data}`` envelope (generation A). Two outcomes are
+only known once the answer is read against the request: a money-moving call whose
+answer says ``is_success: false`` was *declined*, and one whose answer never arrived
+(or cannot be read) has an *unknown outcome*.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from ._converters import structure
+from ._http import Answer, Request
 from ._json import decode_json
 from ._redact import redact_text
 from ._retry import parse_retry_after
-from ._transport import Answer
 from .errors import (
     APIError,
     AuthenticationError,
@@ -24,16 +28,23 @@ from .errors import (
     InvalidRequestError,
     NotFoundError,
     PaymentDeclinedError,
+    PaymentOutcomeUnknown,
+    PayvenError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+    TransportError,
 )
+from .models import PaymentResult, Token
 
 __all__ = [
+    "declined",
     "decode_answer",
+    "decode_token",
     "error_from_answer",
     "error_from_payload",
     "normalise_code",
+    "outcome_unknown",
     "unwrap_envelope",
 ]
 
@@ -241,3 +252,98 @@ def unwrap_envelope(payload: Any) -> tuple[Any, Mapping[str, Any] | None]:
             if flag in payload:
                 return payload["data"], payload
     return payload, None
+
+
+# --- tokens ----------------------------------------------------------------------------------
+
+_LIFETIME_KEYS = frozenset({"expires_in", "expiresIn", "refresh_expires_in", "refreshExpiresIn"})
+
+
+def _is_whole_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, Decimal) and value.is_finite() and value == int(value)
+
+
+def decode_token(answer: Answer) -> Token:
+    """Decode a token answer: flat, nested under ``token``, or inside a ``data`` envelope."""
+    payload: Any = decode_json(answer.body)
+    payload, _ = unwrap_envelope(payload)
+    if isinstance(payload, dict) and "access_token" not in payload and "accessToken" not in payload:
+        for key in ("data", "token", "Token"):
+            inner = payload.get(key)
+            if isinstance(inner, dict):
+                return decode_token_payload(inner)
+    return decode_token_payload(payload)
+
+
+def decode_token_payload(payload: Any) -> Token:
+    """Decode a token mapping whose keys may also be nested one level deeper."""
+    if isinstance(payload, dict) and isinstance(payload.get("token"), dict):
+        payload = payload["token"]
+    if isinstance(payload, dict):
+        # A lifetime we cannot read is as good as none: token_lifetime then falls back
+        # to the JWT's exp or the default, instead of failing the whole token.
+        payload = {
+            key: (None if key in _LIFETIME_KEYS and not _is_whole_number(value) else value)
+            for key, value in payload.items()
+        }
+    token = structure(payload, Token)
+    if not token.access_token:
+        raise DecodeError("the token answer carries no access_token")
+    return token
+
+
+# --- money-moving outcomes -------------------------------------------------------------------
+
+# Answers after which a money-moving request may have been carried out although we never
+# learnt its outcome (503 says the service did not take the request).
+_AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
+
+
+def outcome_unknown(
+    request: Request, label: str, error: PayvenError
+) -> PaymentOutcomeUnknown | None:
+    """The :class:`PaymentOutcomeUnknown` for a money-moving ``request`` that failed with
+    ``error``, or None when ``error`` says that nothing moved.
+
+    An answer that never arrived after the request was sent, a 500/502/504, or a 2xx
+    that cannot be read leave the outcome unknown: the same call with the same
+    idempotency key resolves it.
+    """
+    if isinstance(error, DecodeError):
+        moved = True  # a 2xx arrived that we cannot read: it may well say the money moved
+    elif isinstance(error, TransportError):
+        moved = error.request_sent
+    else:
+        moved = isinstance(error, APIError) and error.status in _AMBIGUOUS_STATUSES
+    if not moved:
+        return None
+    assert request.idempotency_key is not None  # every money-moving row is keyed
+    return PaymentOutcomeUnknown(
+        f"the {label} request was sent but its outcome is unknown ({error}); "
+        f"call {request.call} again with the same idempotency_key, or get the payment",
+        idempotency_key=request.idempotency_key,
+        external_id=request.external_id,
+        transaction_id=request.transaction_id,
+    )
+
+
+def declined(
+    label: str, result: PaymentResult, correlation_id: str | None, secrets: tuple[str, ...]
+) -> PaymentDeclinedError:
+    """The error for a money-moving call whose answer says ``is_success: false``."""
+    code = normalise_code(result.error_code)
+    detail = redact_text(result.message or f"the {label} was declined", secrets)
+    provider = f", bank code {result.provider_error_code}" if result.provider_error_code else ""
+    return PaymentDeclinedError(
+        f"{label} {code or 'declined'}{provider}: {detail}",
+        status=200,
+        code=code,
+        detail=detail,
+        provider_error_code=result.provider_error_code,
+        correlation_id=correlation_id,
+        result=result,
+    )

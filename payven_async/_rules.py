@@ -20,9 +20,13 @@ from typing import Any, Final
 
 __all__ = [
     "CODES",
+    "COMMON_CURRENCIES",
     "INT64_MAX",
+    "LUHN_DOUBLED",
     "MAX_ID_LENGTH",
+    "MONTHS",
     "PLAIN_ID_RE",
+    "URL_SCHEMES",
     "amount",
     "card_holder",
     "card_number",
@@ -32,10 +36,12 @@ __all__ = [
     "identifier",
     "installment",
     "is_int",
+    "luhn_holds",
     "luhn_valid",
     "non_negative_int",
     "plain_id",
     "positive_int",
+    "required_text",
     "text",
     "url",
 ]
@@ -46,14 +52,19 @@ INT64_MAX: Final = 2**63 - 1
 MAX_ID_LENGTH: Final = 128
 
 _CURRENCY_RE = re.compile(r"[A-Z]{3}")
-_COMMON_CURRENCIES = frozenset({"TRY", "USD", "EUR", "GBP"})  # valid without the regex
-_MONTHS = {f"{month:02d}": month for month in range(1, 13)}  # a card's valid months
+#: Currencies valid without the regex (the usual ones).
+COMMON_CURRENCIES: Final = frozenset({"TRY", "USD", "EUR", "GBP"})
+#: A card's valid expiry months, as written, and their numbers.
+MONTHS: Final = {f"{month:02d}": month for month in range(1, 13)}
+#: The schemes of a URL the API may send a customer to.
+URL_SCHEMES: Final = ("https://", "http://")
 _ID_RE = re.compile(r"[^\s\x00-\x1f\x7f]+")
 # Ids made of URL-unreserved characters only (UUIDs, order numbers): valid as they are
 # and the same once quoted, so the common case skips both the checks and the quoting.
 PLAIN_ID_RE: Final = re.compile(rf"[A-Za-z0-9._~-]{{1,{MAX_ID_LENGTH}}}")
-# Each digit's contribution when doubled (9 subtracted from two-digit results), as text.
-_LUHN_DOUBLED = bytes.maketrans(b"0123456789", b"0246813579")
+#: Each digit's contribution to the Luhn sum when doubled (9 taken off two-digit
+#: results), as a bytes translation table.
+LUHN_DOUBLED: Final = bytes.maketrans(b"0123456789", b"0246813579")
 
 #: Every code a rule returns, with what it means (the English the client shows).
 CODES: Final[dict[str, str]] = {
@@ -85,15 +96,16 @@ def is_int(value: Any) -> bool:
 
 def luhn_valid(digits: str) -> bool:
     """The Luhn (mod 10) check of a string of ASCII digits (anything else fails it)."""
-    return digits.isascii() and digits.isdigit() and _luhn_holds(digits)
+    return digits.isascii() and digits.isdigit() and luhn_holds(digits)
 
 
-def _luhn_holds(digits: str) -> bool:
+def luhn_holds(digits: str) -> bool:
+    """The Luhn check of a string already known to be ASCII digits (see :func:`luhn_valid`)."""
     # From the right, every second digit counts doubled: slices pick the two sets and a
     # translation table doubles the second, so the loop runs in C. Each ASCII digit's
     # code is 48 more than its value.
     raw = digits.encode("ascii")
-    doubled = raw[-2::-2].translate(_LUHN_DOUBLED)
+    doubled = raw[-2::-2].translate(LUHN_DOUBLED)
     return (sum(raw[-1::-2]) + sum(doubled) - 48 * len(raw)) % 10 == 0
 
 
@@ -143,7 +155,7 @@ def installment(value: Any) -> str | None:
 
 def currency(value: Any) -> str | None:
     """A three-letter upper-case ISO 4217 code."""
-    if type(value) is str and (value in _COMMON_CURRENCIES or _CURRENCY_RE.fullmatch(value)):
+    if type(value) is str and (value in COMMON_CURRENCIES or _CURRENCY_RE.fullmatch(value)):
         return None
     return "currency_format"
 
@@ -155,14 +167,19 @@ def card_number(value: Any) -> str | None:
     """13 to 19 ASCII digits that pass the Luhn check."""
     if not (type(value) is str and value.isascii() and value.isdigit() and 13 <= len(value) <= 19):
         return "card_number_format"
-    return None if _luhn_holds(value) else "card_luhn"
+    return None if luhn_holds(value) else "card_luhn"
+
+
+def required_text(value: Any) -> str | None:
+    """Text that must say something: a non-blank string that can be sent as UTF-8."""
+    if type(value) is str and value.strip():
+        return "lone_surrogate" if _has_lone_surrogate(value) else None
+    return "not_string" if not isinstance(value, str) else "empty"
 
 
 def card_holder(value: Any) -> str | None:
     """The holder's name: non-blank text."""
-    if type(value) is str and value.strip():
-        return "lone_surrogate" if _has_lone_surrogate(value) else None
-    return "not_string" if not isinstance(value, str) else "empty"
+    return required_text(value)
 
 
 def cvv(value: Any) -> str | None:
@@ -178,7 +195,7 @@ def expiry(month: Any, year: Any, today: date) -> tuple[str | None, str | None]:
     Returns the month's code and the year's (``"card_expired"`` is the year's): a
     month in 1 to 12 written another way (``"1"``) is wrong but still dates the card.
     """
-    number = _MONTHS.get(month) if type(month) is str else None
+    number = MONTHS.get(month) if type(month) is str else None
     month_code = None
     if number is None:
         month_code = "expire_month_format"
@@ -225,6 +242,6 @@ def text(value: Any) -> str | None:
 
 def url(value: Any) -> str | None:
     """An absolute http(s) URL."""
-    if type(value) is str and value.startswith(("https://", "http://")):
+    if type(value) is str and value.startswith(URL_SCHEMES):
         return text(value)
     return "url_format"

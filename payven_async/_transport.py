@@ -1,219 +1,40 @@
-"""The only user of aiohttp's client: session ownership, one HTTP exchange, error mapping.
+"""What the client needs from HTTP: a :class:`Transport` sends a request, returns its answer.
 
-Every aiohttp and OS exception is turned into a payven exception here, chained with
-``from``; ``CancelledError`` passes through untouched.
+The client's logic (tokens, retries, deadlines, idempotency, outcome classification)
+lives above this line and never sees an HTTP library. Two transports ship:
+:class:`~payven_async._aiohttp.AiohttpTransport`, the default and the only module that
+imports aiohttp's client, and :class:`~payven_async._memory.MemoryTransport`, which
+answers from a function in memory, for tests that need no socket.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import logging
-import platform
-import time
-from collections.abc import Mapping
+from typing import Protocol
 
-import aiohttp
-import attrs
-from multidict import CIMultiDictProxy
+from ._config import Timeout
+from ._http import Answer, Request
 
-from ._config import ClientConfig, Timeout
-from ._version import __version__
-from .errors import (
-    ClientClosedError,
-    DecodeError,
-    PayvenConnectionError,
-    PayvenTimeoutError,
-    TransportError,
-)
-
-__all__ = ["USER_AGENT", "Answer", "Transport"]
-
-logger = logging.getLogger("payven.http")
-
-USER_AGENT = (
-    f"payven-python/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
-)
+__all__ = ["Transport"]
 
 
-@attrs.define
-class Answer:
-    """One HTTP answer, fully read. (Not frozen: attrs' frozen ``__init__`` costs a call
-    per field, on every request.)"""
+class Transport(Protocol):
+    """Sends one request and reads its whole answer; maps every failure to a payven error.
 
-    status: int
-    headers: CIMultiDictProxy[str] | Mapping[str, str]
-    body: bytes
-
-    @property
-    def correlation_id(self) -> str | None:
-        """The ``X-Correlation-Id`` header, if the server sent one."""
-        return self.headers.get("X-Correlation-Id")
-
-
-class Transport:
-    """Sends requests over one aiohttp session, created lazily inside the running loop.
-
-    A caller-owned session is used as it is and never closed here.
+    :meth:`send` raises :class:`~payven_async.errors.TransportError` (or a subclass)
+    when no usable answer arrived, with ``request_sent=False`` only when the request
+    certainly never reached the server, and never lets a foreign exception out;
+    ``asyncio.CancelledError`` passes through untouched. Any status is an answer, not
+    an error: the caller decides what a 4xx or 5xx means.
     """
 
-    def __init__(
-        self,
-        config: ClientConfig,
-        session: aiohttp.ClientSession | None = None,
-        *,
-        connection_limit: int = 100,
-    ) -> None:
-        self._config = config
-        self._session = session
-        self._owns_session = session is None
-        self._connection_limit = connection_limit
-        self._closed = False
-        # aiohttp's form of the default limits, which nearly every request uses.
-        self._default_limits = config.timeout
-        self._default_client_timeout = _client_timeout(config.timeout.total, config.timeout.connect)
+    async def send(self, request: Request, timeout: Timeout) -> Answer:
+        """Make one HTTP exchange within ``timeout`` and return the whole answer."""
+        ...
 
-    @property
-    def closed(self) -> bool:
-        """True once :meth:`aclose` has run."""
-        return self._closed
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._closed:
-            raise ClientClosedError("this PayvenClient is closed; create a new client")
-        if self._session is None:
-            connector = aiohttp.TCPConnector(
-                limit=self._connection_limit,
-                ssl=self._config.ssl_context if self._config.ssl_context is not None else True,
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-                auto_decompress=True,
-            )
-        return self._session
-
-    def ensure_capacity(self, connections: int) -> None:
-        """Size the connection pool for ``connections`` concurrent requests.
-
-        Only possible before the session exists (the pool is fixed once created) or for
-        a caller's session, whose pool is the caller's business.
-        """
-        if self._session is None and connections > self._connection_limit:
-            self._connection_limit = connections
-        elif self._owns_session and connections > self._connection_limit:
-            logger.debug(
-                "the pool already holds %d connections; %d concurrent requests will queue",
-                self._connection_limit,
-                connections,
-            )
-
-    async def send(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str],
-        body: bytes | None = None,
-        timeout: Timeout,
-        attempt: int = 1,
-    ) -> Answer:
-        """Make one HTTP exchange and read the whole answer, within ``timeout``."""
-        session = self._session
-        if session is None:  # not made yet, or closed (then this raises)
-            session = self._get_session()
-        debug = logger.isEnabledFor(logging.DEBUG)
-        started = time.perf_counter() if debug else 0.0
-        client_timeout = (
-            self._default_client_timeout
-            if timeout is self._default_limits
-            else _client_timeout(timeout.total, timeout.connect)
-        )
-        if not self._owns_session:
-            # A caller's session may lack our defaults; add them per request.
-            headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **headers}
-        try:
-            async with session.request(
-                method, url, headers=headers, data=body, timeout=client_timeout
-            ) as response:
-                length = response.content_length
-                if length is not None and length <= self._config.max_response_bytes:
-                    payload = await response.read()  # the usual answer: _read() in short
-                else:
-                    payload = await self._read(response)
-                answer = Answer(response.status, response.headers, payload)
-        except aiohttp.ClientConnectorError as exc:
-            raise PayvenConnectionError(
-                f"cannot connect to {_origin(url)}: {exc.os_error.strerror or type(exc).__name__}",
-                request_sent=False,
-            ) from exc
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise PayvenTimeoutError(
-                f"timed out connecting to {_origin(url)} after {timeout.connect} s",
-                request_sent=False,
-            ) from exc
-        except asyncio.TimeoutError as exc:
-            raise PayvenTimeoutError(
-                f"no complete answer from {_origin(url)} within {timeout.total} s"
-            ) from exc
-        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
-            raise PayvenConnectionError(
-                f"connection to {_origin(url)} failed: {type(exc).__name__}"
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise TransportError(
-                f"HTTP error talking to {_origin(url)}: {type(exc).__name__}"
-            ) from exc
-        if debug:
-            logger.debug(
-                "%s %s -> %d in %.1f ms (attempt %d, correlation id %s)",
-                method,
-                _path(url),
-                answer.status,
-                (time.perf_counter() - started) * 1000,
-                attempt,
-                answer.correlation_id,
-            )
-        return answer
-
-    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
-        cap = self._config.max_response_bytes
-        length = response.content_length
-        if length is not None:
-            if length > cap:
-                raise DecodeError(f"the answer is {length} bytes, over the {cap}-byte limit")
-            return await response.read()
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.content.iter_any():
-            size += len(chunk)
-            if size > cap:
-                raise DecodeError(f"the answer is over the {cap}-byte limit")
-            chunks.append(chunk)
-        return b"".join(chunks)
+    def reserve(self, concurrency: int) -> None:
+        """A hint that up to ``concurrency`` requests may be in flight at once."""
+        ...
 
     async def aclose(self) -> None:
-        """Close the session if we own it. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        session, self._session = self._session, None
-        if session is not None and self._owns_session:
-            await session.close()
-
-
-@functools.lru_cache(maxsize=64)
-def _client_timeout(total: float, connect: float) -> aiohttp.ClientTimeout:
-    """aiohttp's (immutable) timeout object for these limits, made once per limits: a
-    per-call ``timeout=`` tends to repeat too."""
-    return aiohttp.ClientTimeout(total=total, connect=connect)
-
-
-def _origin(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0]}"
-
-
-def _path(url: str) -> str:
-    _, _, rest = url.partition("://")
-    return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+        """Release what the transport holds (connections). Idempotent."""
+        ...

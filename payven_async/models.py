@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
+from ._lazy import attach, homed_in
 from ._redact import REDACTED, mask_pan
 
 if TYPE_CHECKING:
@@ -515,32 +516,5 @@ class QueryOutcome(_Model):
 
 
 # The payment operations' models (direct and 3-D Secure payments, refund, void,
-# capture, history) live in ._operation_models, loaded on first use: see there.
-_OPERATION_MODELS = frozenset(
-    {
-        "CaptureRequest",
-        "PaymentHistory",
-        "PaymentHistoryEntry",
-        "PaymentRequest",
-        "RefundReasonCode",
-        "RefundRequest",
-        "ThreeDSInitRequest",
-        "VoidRequest",
-    }
-)
-
-
-def __getattr__(name: str) -> Any:
-    """Load a payment operation's model on first access."""
-    if name not in _OPERATION_MODELS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from . import _operation_models
-
-    value = getattr(_operation_models, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """Every attribute, the payment operations' models included."""
-    return sorted({*globals(), *__all__})
+# capture, history) live in ._operation_models and load on first use (see ._lazy).
+__getattr__, __dir__ = attach(__name__, homed_in("payven_async._operation_models"), __all__)

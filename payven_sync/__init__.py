@@ -8,134 +8,77 @@ Every model, enum and error is the very object ``payven_async`` exports; only
 ``PayvenClient`` is this package's own.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import payven_async
 from payven_async import (
-    Address,
-    APIError,
-    AuthenticationError,
-    BasketItem,
-    Buyer,
-    Card,
-    CheckoutPaymentMode,
-    CheckoutSession,
-    CheckoutSessionRequest,
-    ClientClosedError,
-    ConfigurationError,
-    ConflictError,
-    DecodeError,
-    IdempotencyConflictError,
-    InvalidRequestError,
-    Money,
-    NotFoundError,
-    OperationType,
-    PaymentDeclinedError,
-    PaymentOutcomeUnknown,
-    PaymentQuery,
-    PaymentQueryDetail,
-    PaymentResult,
-    PayRequest,
-    PayvenConnectionError,
-    PayvenError,
-    PayvenTimeoutError,
-    PermissionDeniedError,
-    Problem,
-    QueryOutcome,
-    RateLimitError,
-    RunningEventLoopError,
-    ServerError,
-    Timeout,
-    Token,
-    TransportError,
-    ValidationError,
-    WebhookVerificationError,
-    __version__,
+    Address as Address,
+    Answer as Answer,
+    APIError as APIError,
+    AuthenticationError as AuthenticationError,
+    BasketItem as BasketItem,
+    Buyer as Buyer,
+    Card as Card,
+    CheckoutPaymentMode as CheckoutPaymentMode,
+    CheckoutSession as CheckoutSession,
+    CheckoutSessionRequest as CheckoutSessionRequest,
+    ClientClosedError as ClientClosedError,
+    ConfigurationError as ConfigurationError,
+    ConflictError as ConflictError,
+    DecodeError as DecodeError,
+    Headers as Headers,
+    IdempotencyConflictError as IdempotencyConflictError,
+    InvalidRequestError as InvalidRequestError,
+    Money as Money,
+    NotFoundError as NotFoundError,
+    OperationType as OperationType,
+    PaymentDeclinedError as PaymentDeclinedError,
+    PaymentOutcomeUnknown as PaymentOutcomeUnknown,
+    PaymentQuery as PaymentQuery,
+    PaymentQueryDetail as PaymentQueryDetail,
+    PaymentResult as PaymentResult,
+    PayRequest as PayRequest,
+    PayvenConnectionError as PayvenConnectionError,
+    PayvenError as PayvenError,
+    PayvenTimeoutError as PayvenTimeoutError,
+    PermissionDeniedError as PermissionDeniedError,
+    Problem as Problem,
+    QueryOutcome as QueryOutcome,
+    RateLimitError as RateLimitError,
+    Request as Request,
+    RetryDetails as RetryDetails,
+    RunningEventLoopError as RunningEventLoopError,
+    ServerError as ServerError,
+    Timeout as Timeout,
+    Token as Token,
+    Transport as Transport,
+    TransportError as TransportError,
+    ValidationError as ValidationError,
+    WebhookVerificationError as WebhookVerificationError,
+    __version__ as __version__,
 )
+from payven_async._lazy import LAZY, attach
 
-from ._client import PayvenClient
+from ._client import PayvenClient as PayvenClient
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # what type checkers see of the names in payven_async._lazy.LAZY
     from payven_async import (
-        CaptureRequest,
-        PaymentHistory,
-        PaymentHistoryEntry,
-        PaymentRequest,
-        RefundReasonCode,
-        RefundRequest,
-        ThreeDSInitRequest,
-        VoidRequest,
-        WebhookEvent,
-        WebhookPaymentData,
-        sign_webhook,
-        verify_webhook,
+        CaptureRequest as CaptureRequest,
+        MemoryTransport as MemoryTransport,
+        PaymentHistory as PaymentHistory,
+        PaymentHistoryEntry as PaymentHistoryEntry,
+        PaymentRequest as PaymentRequest,
+        RefundReasonCode as RefundReasonCode,
+        RefundRequest as RefundRequest,
+        ThreeDSInitRequest as ThreeDSInitRequest,
+        VoidRequest as VoidRequest,
+        WebhookEvent as WebhookEvent,
+        WebhookPaymentData as WebhookPaymentData,
+        sign_webhook as sign_webhook,
+        verify_webhook as verify_webhook,
     )
 
-__all__ = [
-    "APIError",
-    "Address",
-    "AuthenticationError",
-    "BasketItem",
-    "Buyer",
-    "CaptureRequest",
-    "Card",
-    "CheckoutPaymentMode",
-    "CheckoutSession",
-    "CheckoutSessionRequest",
-    "ClientClosedError",
-    "ConfigurationError",
-    "ConflictError",
-    "DecodeError",
-    "IdempotencyConflictError",
-    "InvalidRequestError",
-    "Money",
-    "NotFoundError",
-    "OperationType",
-    "PayRequest",
-    "PaymentDeclinedError",
-    "PaymentHistory",
-    "PaymentHistoryEntry",
-    "PaymentOutcomeUnknown",
-    "PaymentQuery",
-    "PaymentQueryDetail",
-    "PaymentRequest",
-    "PaymentResult",
-    "PayvenClient",
-    "PayvenConnectionError",
-    "PayvenError",
-    "PayvenTimeoutError",
-    "PermissionDeniedError",
-    "Problem",
-    "QueryOutcome",
-    "RateLimitError",
-    "RefundReasonCode",
-    "RefundRequest",
-    "RunningEventLoopError",
-    "ServerError",
-    "ThreeDSInitRequest",
-    "Timeout",
-    "Token",
-    "TransportError",
-    "ValidationError",
-    "VoidRequest",
-    "WebhookEvent",
-    "WebhookPaymentData",
-    "WebhookVerificationError",
-    "__version__",
-    "sign_webhook",
-    "verify_webhook",
-]
+#: The very names payven_async exports: its models, enums and errors are these objects.
+__all__ = list(payven_async.__all__)
 
-
-def __getattr__(name: str) -> Any:
-    """Load a name that ``payven_async`` loads on first use, the same way."""
-    if name not in payven_async._LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(payven_async, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """Every attribute, the lazily loaded names included."""
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = attach(__name__, dict.fromkeys(LAZY, "payven_async"), __all__)

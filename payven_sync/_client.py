@@ -11,13 +11,13 @@ import inspect
 import os
 import ssl
 import weakref
-from collections.abc import AsyncIterator, Callable, Coroutine, Generator
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterable
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from payven_async import PayvenClient as AsyncPayvenClient
-from payven_async import Timeout
+from payven_async import PayvenClient as AsyncPayvenClient, Timeout, Transport
 from payven_async._config import ClientConfig, Environment
+from payven_async._pipeline import OnRetry
 
 from ._portal import Portal
 
@@ -115,6 +115,8 @@ class PayvenClient:
         ssl_context: ssl.SSLContext | None = None,
         ca_bundle: str | os.PathLike[str] | None = None,
         connection_limit: int = 100,
+        on_retry: OnRetry | Iterable[OnRetry] | None = None,
+        transport: Transport | None = None,
     ) -> None:
         # Built here, in the caller's thread, so that configuration errors surface now.
         # It opens nothing: its aiohttp session is created by its first request, which
@@ -131,6 +133,8 @@ class PayvenClient:
             ssl_context=ssl_context,
             ca_bundle=ca_bundle,
             connection_limit=connection_limit,
+            on_retry=on_retry,
+            transport=transport,
         )
         self._portal = Portal(self._client.aclose)
         # A client dropped (or alive at exit) without close() still stops its thread.

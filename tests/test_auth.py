@@ -1,4 +1,7 @@
-"""The token manager: caching, refresh-ahead, rotation, fallback, single flight, sane expiry."""
+"""The token manager: caching, refresh-ahead, rotation, fallback, single flight, sane expiry.
+
+Token requests run through the real call pipeline on the in-memory transport.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,13 @@ import json
 from typing import Any
 
 import pytest
-from multidict import CIMultiDict, CIMultiDictProxy
 
-from payven_async._auth import DEFAULT_LIFETIME, TokenManager, decode_token
+from payven_async import Answer, MemoryTransport, Request
+from payven_async._auth import DEFAULT_LIFETIME, TokenManager
 from payven_async._config import build_config
-from payven_async._transport import Answer
-from payven_async.errors import AuthenticationError, DecodeError
+from payven_async._pipeline import Pipeline
+from payven_async._responses import decode_token
+from payven_async.errors import DecodeError
 
 from .fake_server import make_jwt
 
@@ -20,7 +24,7 @@ WALL = 1_800_000_000.0
 
 
 def reply(body: Any, status: int = 200) -> Answer:
-    return Answer(status, CIMultiDictProxy(CIMultiDict()), json.dumps(body).encode())
+    return Answer.of(status, json.dumps(body).encode())
 
 
 class FakeIdentity:
@@ -33,12 +37,13 @@ class FakeIdentity:
         self.gate: asyncio.Event | None = None
         self.issued = 0
 
-    async def post(self, path: str, body: bytes) -> Answer:
-        self.calls.append((path.rsplit("/", 1)[-1], json.loads(body)))
+    async def handle(self, request: Request) -> Answer:
+        assert request.body is not None
+        self.calls.append((request.call, json.loads(request.body)))
         if self.gate is not None:
             await self.gate.wait()
-        if path.endswith("/refresh") and self.refresh_fails:
-            raise AuthenticationError("401 invalid_refresh_token", status=401)
+        if request.call == "refresh" and self.refresh_fails:
+            return reply({"code": "invalid_refresh_token"}, status=401)
         self.issued += 1
         return reply(
             {
@@ -62,6 +67,7 @@ class Clock:
 
 
 def manager(identity: FakeIdentity, clock: Clock) -> TokenManager:
+    """A token manager whose requests run through a pipeline answered by ``identity``."""
     config = build_config(
         client_id="cid",
         client_secret="csecret",
@@ -73,7 +79,8 @@ def manager(identity: FakeIdentity, clock: Clock) -> TokenManager:
         max_retries=None,
         environ={},
     )
-    return TokenManager(config, identity.post, clock=clock, wall_clock=lambda: WALL)
+    pipeline = Pipeline(config, MemoryTransport(identity.handle))
+    return TokenManager(config, pipeline.run, clock=clock, wall_clock=lambda: WALL)
 
 
 async def test_token_is_cached_until_renewal_is_due() -> None:
@@ -141,20 +148,19 @@ async def test_callers_keep_using_a_valid_token_while_it_is_renewed() -> None:
 @pytest.mark.parametrize("expires_in", [0, -5, 10**9, None, "soon"])
 async def test_nonsense_expiry_uses_the_jwt_exp_claim(expires_in: Any) -> None:
     """A nonsense expires_in falls back to the JWT's exp, never to a call per request."""
-    clock = Clock()
-    calls = []
+    identity, clock = FakeIdentity(), Clock()
+    record = identity.handle
 
-    async def post(path: str, body: bytes) -> Answer:
-        calls.append(path)
-        body_out = {"access_token": make_jwt(WALL + 600), "expires_in": expires_in}
-        return reply(body_out)
+    async def handle(request: Request) -> Answer:
+        await record(request)
+        return reply({"access_token": make_jwt(WALL + 600), "expires_in": expires_in})
 
-    tokens = manager(FakeIdentity(), clock)
-    tokens._post_json = post
+    identity.handle = handle  # type: ignore[method-assign]
+    tokens = manager(identity, clock)
     for _ in range(20):
         await tokens.access_token()
         clock.now += 10
-    assert len(calls) == 1  # 200 s of calls, within the JWT's 540 s renewal point
+    assert len(identity.calls) == 1  # 200 s of calls, within the JWT's 540 s renewal point
 
 
 @pytest.mark.parametrize("expires_in", [0, -1, 10**12])

@@ -8,7 +8,6 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 import attrs
@@ -38,8 +37,8 @@ from payven_async import (
     TransportError,
 )
 from payven_async._converters import encode
-from payven_async._operations import _new_idempotency_key
-from payven_async._transport import Answer
+from payven_async._http import Answer, Request
+from payven_async._operations import new_idempotency_key
 
 from .fake_server import CLIENT_ID, CLIENT_SECRET, SLUG, TRANSACTION_ID, FakePayven, query_answer
 
@@ -127,7 +126,7 @@ async def test_each_logical_pay_gets_a_fresh_key(
 
 def test_generated_idempotency_keys_are_random_version_4_uuids() -> None:
     """Keys the client makes are canonical version-4 UUID text, like str(uuid.uuid4())."""
-    keys = [_new_idempotency_key() for _ in range(2000)]
+    keys = [new_idempotency_key() for _ in range(2000)]
     assert len(set(keys)) == len(keys)
     for key in keys:
         parsed = uuid.UUID(key)
@@ -299,14 +298,14 @@ async def test_no_attempt_outlasts_the_calls_deadline(
     """Each attempt's time limit is cut to what is left of the call's deadline: the first
     to the deadline itself when the timeout is longer, a retry to what the first left."""
     client = retrying_client
-    client._retry = attrs.evolve(client._retry, deadline=5.0)
+    client._pipeline.policy = attrs.evolve(client._pipeline.policy, deadline=5.0)
     await client.token()  # the token request is not what this test looks at
     limits: list[Timeout] = []
     send = client._transport.send
 
-    async def recording_send(*args: Any, **kwargs: Any) -> Answer:
-        limits.append(kwargs["timeout"])
-        return await send(*args, **kwargs)
+    async def recording_send(request: Request, timeout: Timeout) -> Answer:
+        limits.append(timeout)
+        return await send(request, timeout)
 
     client._transport.send = recording_send  # type: ignore[method-assign]
     answers = [problem(503, "service_unavailable", **{"Retry-After": "0"})]
@@ -558,7 +557,7 @@ async def test_aiohttp_exceptions_never_escape(
         async with PayvenClient("id", "secret", "slug", max_retries=0) as payven:
             # aioresponses 0.7.9 cannot build payload answers on aiohttp 3.14, so the
             # token is seeded rather than mocked; only the failing call goes through it.
-            payven._tokens._store(Token(access_token="t", expires_in=300))
+            payven._pipeline.tokens._store(Token(access_token="t", expires_in=300))
             with pytest.raises(expected) as caught:
                 await payven.query(TRANSACTION_ID)
     assert caught.value.__cause__ is exception

@@ -42,8 +42,7 @@ from typing import Any
 import aiohttp
 import jsonschema
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 

@@ -11,8 +11,8 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 import payven_async
 from payven_async import errors
+from payven_async._http import Answer
 from payven_async._responses import decode_answer, error_from_answer
-from payven_async._transport import Answer
 from payven_async.errors import (
     APIError,
     AuthenticationError,

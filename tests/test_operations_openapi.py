@@ -24,15 +24,16 @@ from typing import Any
 
 import attrs
 import pytest
-from multidict import CIMultiDict
 
 from payven_async import (
     Address,
+    Answer,
     APIError,
     BasketItem,
     Buyer,
     CaptureRequest,
     InvalidRequestError,
+    MemoryTransport,
     Money,
     NotFoundError,
     OperationType,
@@ -45,13 +46,14 @@ from payven_async import (
     RateLimitError,
     RefundReasonCode,
     RefundRequest,
+    Request,
     ServerError,
     ThreeDSInitRequest,
+    Timeout,
     VoidRequest,
 )
 from payven_async._json import dumps
 from payven_async._responses import decode_answer, error_from_payload
-from payven_async._transport import Answer
 from payven_async.errors import (
     AuthenticationError,
     IdempotencyConflictError,
@@ -83,7 +85,7 @@ def specs() -> dict[str, Spec]:
 
 @attrs.define
 class Sent:
-    """One vpos request as the client handed it to ``_vpos``, and its answer."""
+    """One vpos request as the client handed it to the transport, and its answer."""
 
     method: str
     url: str
@@ -117,14 +119,13 @@ async def recorder() -> AsyncIterator[Recorder]:
         transport = client._transport
         original = transport.send
 
-        async def spy(method: str, url: str, **kwargs: Any) -> Answer:
-            answer = await original(method, url, **kwargs)
-            if "/api/v1/payments" in url:
-                raw = kwargs.get("body")
-                body = json.loads(raw) if raw else None
-                headers = {k: v for k, v in (kwargs.get("headers") or {}).items()}
+        async def spy(request: Request, timeout: Timeout) -> Answer:
+            answer = await original(request, timeout)
+            if "/api/v1/payments" in request.url:
+                body = json.loads(request.body) if request.body else None
+                headers = dict(request.headers)
                 headers.pop("Authorization", None)
-                record.sent.append(Sent(method, url, headers, body, answer))
+                record.sent.append(Sent(request.method, request.url, headers, body, answer))
             return answer
 
         transport.send = spy  # type: ignore[method-assign]
@@ -390,7 +391,7 @@ def _answer_schema(spec: Spec, method: str, path: str) -> Any:
 
 
 def _decode(payload: Any, cls: type[Any]) -> Any:
-    return decode_answer(Answer(200, CIMultiDict(), dumps(payload)), cls)
+    return decode_answer(Answer.of(200, dumps(payload)), cls)
 
 
 def _no_leftovers(model: Any) -> None:
@@ -546,9 +547,8 @@ def test_the_specs_error_examples_map_to_error_classes(
         assert error.provider_error_code == "51"
 
 
-async def test_generation_a_envelopes_drive_the_money_moving_helper(recorder: Recorder) -> None:
+async def test_generation_a_envelopes_drive_the_money_moving_helper() -> None:
     """An A envelope: isSuccess true decodes, a declined result raises, a failed one errors."""
-    client = recorder.client
     answers = [
         {"message": "ok", "isSuccess": True, "code": "200",
          "data": {"transactionId": UUID, "status": "refunded", "isSuccess": True}},
@@ -559,11 +559,12 @@ async def test_generation_a_envelopes_drive_the_money_moving_helper(recorder: Re
          "data": None},
     ]  # fmt: skip
 
-    async def canned(method: str, url: str, **kwargs: Any) -> Answer:
-        headers = CIMultiDict({"Content-Type": "application/json; ver=1.0"})
-        return Answer(200, headers, dumps(answers.pop(0)))
+    def canned(request: Request) -> Answer:
+        if request.call == "token":
+            return Answer.from_json({"access_token": "t", "expires_in": 300})
+        return Answer.of(200, dumps(answers.pop(0)), {"Content-Type": "application/json; ver=1.0"})
 
-    client._vpos = canned  # type: ignore[method-assign]
+    client = PayvenClient("id", "secret", "acme", max_retries=0, transport=MemoryTransport(canned))
     assert (await client.refund(UUID, RefundRequest(amount=100))).status == "refunded"
     with pytest.raises(PaymentDeclinedError) as declined:
         await client.refund(UUID, RefundRequest(amount=100))

@@ -9,8 +9,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from payven_async import (
@@ -30,10 +29,9 @@ from payven_async import (
     PayvenError,
     Token,
 )
-from payven_async._auth import decode_token
 from payven_async._converters import converter, encode, strict_converter, structure
-from payven_async._responses import decode_answer, error_from_answer
-from payven_async._transport import Answer
+from payven_async._http import Answer
+from payven_async._responses import decode_answer, decode_token, error_from_answer
 from payven_async.errors import APIError
 
 RESPONSE_MODELS = [PaymentResult, PaymentQuery, CheckoutSession]

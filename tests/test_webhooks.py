@@ -24,8 +24,8 @@ from payven_async import (
     WebhookVerificationError,
     sign_webhook,
     verify_webhook,
+    webhooks as webhooks_module,
 )
-from payven_async import webhooks as webhooks_module
 
 SECRET = "whsec_current_0a1b2c3d"
 OLD_SECRET = "whsec_previous_9z8y7x"

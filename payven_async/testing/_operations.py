@@ -60,8 +60,13 @@ from ..errors import DecodeError
 from ..models import CaptureRequest, PaymentRequest, RefundRequest, ThreeDSInitRequest, VoidRequest
 from ._answers import ProblemError, json_answer, operation_result_b
 from ._cards import APPROVED, CardOutcome, outcome_for
-from ._checks import MAX_INSTALLMENT, MIN_AMOUNT, SUPPORTED_CURRENCIES, type_problems
-from ._checks import validation_problem as _validation_problem
+from ._checks import (
+    MAX_INSTALLMENT,
+    MIN_AMOUNT,
+    SUPPORTED_CURRENCIES,
+    type_problems,
+    validation_problem as _validation_problem,
+)
 from ._clock import iso
 from ._ledger import PaymentRecord
 

@@ -1,0 +1,200 @@
+"""The aiohttp transport: the only module that imports aiohttp's client.
+
+It owns the session (created lazily, inside the running loop, unless the caller passed
+one), makes one HTTP exchange per :meth:`AiohttpTransport.send`, caps the answer's
+size, and turns every aiohttp and OS exception into a payven exception, chained with
+``from``; ``CancelledError`` passes through untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import platform
+import time
+
+import aiohttp
+
+from ._config import ClientConfig, Timeout
+from ._http import Answer, Request
+from ._version import __version__
+from .errors import (
+    ClientClosedError,
+    DecodeError,
+    PayvenConnectionError,
+    PayvenTimeoutError,
+    TransportError,
+)
+
+__all__ = ["USER_AGENT", "AiohttpTransport"]
+
+_new = tuple.__new__
+
+logger = logging.getLogger("payven.http")
+
+USER_AGENT = (
+    f"payven-python/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
+)
+
+
+class AiohttpTransport:
+    """Sends requests over one aiohttp session, created lazily inside the running loop.
+
+    A caller-owned session is used as it is and never closed here.
+    """
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        connection_limit: int = 100,
+    ) -> None:
+        self._config = config
+        self._session = session
+        self._owns_session = session is None
+        self._connection_limit = connection_limit
+        self._closed = False
+        # aiohttp's form of the default limits, which nearly every request uses.
+        self._default_limits = config.timeout
+        self._default_client_timeout = _client_timeout(config.timeout.total, config.timeout.connect)
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`aclose` has run."""
+        return self._closed
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ClientClosedError("this PayvenClient is closed; create a new client")
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._connection_limit,
+                ssl=self._config.ssl_context if self._config.ssl_context is not None else True,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                auto_decompress=True,
+            )
+        return self._session
+
+    def reserve(self, connections: int) -> None:
+        """Size the connection pool for ``connections`` concurrent requests.
+
+        Only possible before the session exists (the pool is fixed once created) or for
+        a caller's session, whose pool is the caller's business.
+        """
+        if self._session is None and connections > self._connection_limit:
+            self._connection_limit = connections
+        elif self._owns_session and connections > self._connection_limit:
+            logger.debug(
+                "the pool already holds %d connections; %d concurrent requests will queue",
+                self._connection_limit,
+                connections,
+            )
+
+    async def send(self, request: Request, timeout: Timeout) -> Answer:
+        """Make one HTTP exchange and read the whole answer, within ``timeout``."""
+        method, url, headers = request.method, request.url, request.headers
+        session = self._session
+        if session is None:  # not made yet, or closed (then this raises)
+            session = self._get_session()
+        debug = logger.isEnabledFor(logging.DEBUG)
+        started = time.perf_counter() if debug else 0.0
+        client_timeout = (
+            self._default_client_timeout
+            if timeout is self._default_limits
+            else _client_timeout(timeout.total, timeout.connect)
+        )
+        if not self._owns_session:
+            # A caller's session may lack our defaults; add them per request.
+            headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **headers}
+        try:
+            async with session.request(
+                method, url, headers=headers, data=request.body, timeout=client_timeout
+            ) as response:
+                length = response.content_length
+                if length is not None and length <= self._config.max_response_bytes:
+                    payload = await response.read()  # the usual answer: _read() in short
+                else:
+                    payload = await self._read(response)
+                # tuple.__new__: the named tuple's Python __new__ costs 1.5k more.
+                answer = _new(Answer, (response.status, response.headers, payload))
+        except aiohttp.ClientConnectorError as exc:
+            raise PayvenConnectionError(
+                f"cannot connect to {_origin(url)}: {exc.os_error.strerror or type(exc).__name__}",
+                request_sent=False,
+            ) from exc
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise PayvenTimeoutError(
+                f"timed out connecting to {_origin(url)} after {timeout.connect} s",
+                request_sent=False,
+            ) from exc
+        except asyncio.TimeoutError as exc:
+            raise PayvenTimeoutError(
+                f"no complete answer from {_origin(url)} within {timeout.total} s"
+            ) from exc
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+            raise PayvenConnectionError(
+                f"connection to {_origin(url)} failed: {type(exc).__name__}"
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise TransportError(
+                f"HTTP error talking to {_origin(url)}: {type(exc).__name__}"
+            ) from exc
+        if debug:
+            logger.debug(
+                "%s %s -> %d in %.1f ms (%s, attempt %d, correlation id %s)",
+                method,
+                _path(url),
+                answer.status,
+                (time.perf_counter() - started) * 1000,
+                request.call,
+                request.attempt,
+                answer.correlation_id,
+            )
+        return answer
+
+    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
+        cap = self._config.max_response_bytes
+        length = response.content_length
+        if length is not None:
+            if length > cap:
+                raise DecodeError(f"the answer is {length} bytes, over the {cap}-byte limit")
+            return await response.read()
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_any():
+            size += len(chunk)
+            if size > cap:
+                raise DecodeError(f"the answer is over the {cap}-byte limit")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def aclose(self) -> None:
+        """Close the session if we own it. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            await session.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _client_timeout(total: float, connect: float) -> aiohttp.ClientTimeout:
+    """aiohttp's (immutable) timeout object for these limits, made once per limits: a
+    per-call ``timeout=`` tends to repeat too."""
+    return aiohttp.ClientTimeout(total=total, connect=connect)
+
+
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def _path(url: str) -> str:
+    _, _, rest = url.partition("://")
+    return "/" + rest.split("/", 1)[1] if "/" in rest else "/"

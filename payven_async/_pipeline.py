@@ -1,0 +1,248 @@
+"""The call pipeline: the one loop that every request goes through, identity and vpos alike.
+
+For one logical call (a prepared :class:`~payven_async._http.Request` and its row of the
+operation table) :meth:`Pipeline.run`:
+
+1. waits for the batch's throttle, if any (a client-side rate limit, or a pause the
+   server asked for);
+2. for a vpos row, takes the cached access token or renews it (that renewal is itself
+   a run of the token row, under this call's options and deadline) and adds it;
+3. sends the request through the transport, within this attempt's timeout, which is
+   cut so that no attempt outlasts the call's deadline;
+4. on a 401, drops exactly the token that was refused, renews once, and replays once;
+5. turns an error status into the matching exception, or decodes the answer;
+6. on a failure, asks the pure :class:`~payven_async._retry.RetryPolicy` whether and
+   when to try again (the one place that asks it), tells the ``on_retry`` hooks, and
+   waits; a 429 in a batch pauses the whole batch instead;
+7. classifies what a money-moving row ends with: a decline raises
+   :class:`~payven_async.errors.PaymentDeclinedError`; an answer that never came, or
+   cannot be read, raises :class:`~payven_async.errors.PaymentOutcomeUnknown`
+   carrying the idempotency key.
+
+This is the hot path of every call, so the usual case is written out: no closure, no
+``await`` for a token that is still valid or a throttle with nothing to wait for, and
+no clock arithmetic before a first attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import attrs
+
+from . import _validate as validate
+from ._auth import TokenManager
+from ._config import ClientConfig, Timeout
+from ._http import Request
+from ._operations import ModelRef, Operation, Retry
+from ._responses import (
+    declined,
+    decode_answer,
+    decode_token,
+    error_from_answer,
+    outcome_unknown,
+)
+from ._retry import RetryPolicy
+from ._throttle import Throttle
+from ._transport import Transport
+from .errors import ClientClosedError, PayvenError, Problem, RateLimitError, ValidationError
+from .models import Token
+
+__all__ = ["OnRetry", "Pipeline", "RetryDetails"]
+
+T = TypeVar("T")
+
+logger = logging.getLogger("payven.retry")
+
+
+@attrs.frozen
+class RetryDetails:
+    """What an ``on_retry`` hook is told before the pipeline waits and tries again.
+
+    ``call`` names the operation (``"pay"``, ``"query"``, ``"token"``, ...);
+    ``retry_number`` counts from 1 for the first retry; ``wait_for`` is the wait about
+    to start and ``waited_so_far`` the time the call has taken until now, in seconds;
+    ``caused_by`` is the error that the retry answers.
+    """
+
+    call: str
+    retry_number: int
+    wait_for: float
+    waited_so_far: float
+    caused_by: PayvenError
+    idempotency_key: str | None = None
+
+
+#: A hook told of every retry, as stamina's ``on_retry`` hooks are.
+OnRetry = Callable[[RetryDetails], object]
+
+
+class Pipeline:
+    """Runs calls for one client: its transport, its token, its retry policy, its hooks."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        transport: Transport,
+        *,
+        on_retry: Iterable[OnRetry] = (),
+    ) -> None:
+        self._transport = transport
+        self._limits = config.timeout
+        self._policy = RetryPolicy(max_retries=config.max_retries)
+        self._on_retry = tuple(on_retry)
+        #: The client's token: renewed through :meth:`run` like any other request.
+        self.tokens = TokenManager(config, self.run)
+        #: Set when the client closes: later attempts raise ClientClosedError.
+        self.closed = False
+
+    @property
+    def policy(self) -> RetryPolicy:
+        """The client's retry policy (a per-call ``max_retries`` overrides its count)."""
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: RetryPolicy) -> None:
+        self._policy = policy
+
+    async def run(
+        self,
+        operation: Operation[T],
+        request: Request,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        throttle: Throttle | None = None,
+        started: float | None = None,
+    ) -> T:
+        """Send ``request`` until it succeeds or may not be tried again; return its model.
+
+        ``timeout`` and ``max_retries`` override the client's for this call, and reach
+        the token renewal the call may need; ``started`` (a monotonic time) is when the
+        call began, for a run inside another (a renewal), whose deadline it shares.
+        """
+        limits = self._limits if timeout is None else _limits_for(timeout, self._limits)
+        policy = self._policy if max_retries is None else self._policy_for(max_retries)
+        if started is None:
+            started = time.monotonic()
+            left = policy.deadline
+        else:  # a renewal inside a call: what is left of the call's deadline
+            left = policy.deadline - (time.monotonic() - started)
+        attempt_timeout = limits if left >= limits.total else _within(limits, left)
+        tokens = self.tokens if operation.authenticated else None
+        send = self._transport.send
+        renewed = False
+        number = 1
+        while True:
+            if self.closed:
+                raise ClientClosedError("this PayvenClient is closed; create a new client")
+            if throttle is not None and throttle.must_wait():
+                await throttle.acquire()
+            if tokens is not None:
+                # Outside the try below: a renewal has had its own retries.
+                token = tokens.valid_token() or await tokens.access_token(
+                    timeout=timeout, max_retries=max_retries, started=started
+                )
+                wire = request.authorized(token, number)
+            else:
+                wire = request if number == 1 else request._replace(attempt=number)
+            try:
+                answer = await send(wire, attempt_timeout)
+                if throttle is not None:
+                    throttle.observe(answer.headers)
+                status = answer.status
+                if status == 401 and tokens is not None and not renewed:
+                    renewed = True  # once per call: drop exactly that token, then replay
+                    tokens.invalidate(token)
+                    continue
+                if status >= 400:
+                    raise error_from_answer(answer, secrets=self.tokens.secrets)
+                response: Any = operation.response
+                if type(response) is ModelRef:
+                    response = response.get()
+                result: Any = (
+                    decode_token(answer)
+                    if response is Token
+                    else decode_answer(answer, response, secrets=self.tokens.secrets)
+                )
+            except PayvenError as error:
+                elapsed = time.monotonic() - started
+                delay = (
+                    None
+                    if operation.retry is Retry.NEVER
+                    else policy.next_delay(error, number, elapsed)
+                )
+                if delay is None:
+                    if request.moves_money:
+                        unknown = outcome_unknown(request, operation.label, error)
+                        if unknown is not None:
+                            raise unknown from error
+                    raise
+                self._retrying(request, number, delay, elapsed, error)
+                if throttle is not None and isinstance(error, RateLimitError):
+                    throttle.pause_for(delay)  # the whole batch waits, once
+                    delay = 0.0
+            else:
+                if request.moves_money and not result.is_success:
+                    raise declined(
+                        operation.label, result, answer.correlation_id, self.tokens.secrets
+                    )
+                return result  # type: ignore[no-any-return]
+            number += 1
+            if delay:
+                await asyncio.sleep(delay)
+            attempt_timeout = _within(limits, policy.deadline - (time.monotonic() - started))
+
+    def _policy_for(self, max_retries: int) -> RetryPolicy:
+        """The client's retry policy with a per-call ``max_retries`` (checked first)."""
+        validate.raise_if(validate.retries_problems(max_retries))
+        return attrs.evolve(self._policy, max_retries=max_retries)
+
+    def _retrying(
+        self, request: Request, number: int, delay: float, elapsed: float, error: PayvenError
+    ) -> None:
+        """Log a retry and tell the hooks; a failing hook is logged, never fatal."""
+        logger.debug(
+            "retrying %s in %.2f s (retry %d) after %s", request.call, delay, number, error
+        )
+        if not self._on_retry:
+            return
+        details = RetryDetails(
+            call=request.call,
+            retry_number=number,
+            wait_for=delay,
+            waited_so_far=elapsed,
+            caused_by=error,
+            idempotency_key=request.idempotency_key,
+        )
+        for hook in self._on_retry:
+            try:
+                hook(details)
+            except Exception:
+                logger.warning("on_retry hook %r failed", hook, exc_info=True)
+
+
+def _limits_for(timeout: float | Timeout, defaults: Timeout) -> Timeout:
+    """A per-call ``timeout`` as limits: seconds for the whole attempt, or a Timeout."""
+    if isinstance(timeout, Timeout):
+        limits = timeout
+    elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
+        seconds = float(timeout)
+        limits = Timeout(total=seconds, connect=min(seconds, defaults.connect))
+    else:
+        raise ValidationError([Problem("timeout", "must be seconds or a Timeout")])
+    if not (limits.total > 0 and limits.connect > 0):
+        raise ValidationError([Problem("timeout", "must be positive")])
+    return limits
+
+
+def _within(limits: Timeout, remaining: float) -> Timeout:
+    """Shorten an attempt's timeout so that it cannot outlast the call's deadline."""
+    if remaining >= limits.total:
+        return limits
+    total = max(remaining, 0.001)
+    return Timeout(total=total, connect=min(limits.connect, total))
