@@ -107,6 +107,7 @@ class TokenManager:
         self._wall_clock = wall_clock
         self._lock = asyncio.Lock()
         self._token: Token | None = None
+        self._bearer: str | None = None
         self._expires_at = 0.0
         self._renew_at = 0.0
         self._refresh_expires_at: float | None = None
@@ -123,6 +124,28 @@ class TokenManager:
             else f"valid for {self._expires_at - self._clock():.0f} s"
         )
         return f"<TokenManager slug={self._config.slug!r} {state}>"
+
+    def valid_bearer(self) -> str | None:
+        """``Bearer <access token>`` while the cached token is not due for renewal, else None.
+
+        The ``Authorization`` header's value, made once per token: every request sends
+        it, and a call prepares its request with it when it is at hand.
+        """
+        if self._clock() < self._renew_at:
+            return self._bearer
+        return None
+
+    async def bearer(
+        self,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        started: float | None = None,
+    ) -> str:
+        """``Bearer <access token>`` for a valid token, renewed first when due (see
+        :meth:`access_token` for the options)."""
+        token = await self.access_token(timeout=timeout, max_retries=max_retries, started=started)
+        return "Bearer " + token
 
     def valid_token(self) -> str | None:
         """The cached access token if it is not yet due for renewal, else None.
@@ -198,6 +221,7 @@ class TokenManager:
         now = self._clock()
         lifetime = token_lifetime(token, now=self._wall_clock())
         self._token = token
+        self._bearer = "Bearer " + token.access_token
         self.secrets = (self._config.client_secret, token.access_token)
         if token.refresh_token:
             self.secrets += (token.refresh_token,)

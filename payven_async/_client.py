@@ -109,6 +109,7 @@ class PayvenClient:
         self._transport = transport
         hooks = () if on_retry is None else (on_retry,) if callable(on_retry) else on_retry
         self._pipeline = Pipeline(self._config, transport, on_retry=hooks)
+        self._tokens = self._pipeline.tokens
         self._vpos_url = self._config.vpos_url
 
     def __repr__(self) -> str:
@@ -161,7 +162,11 @@ class PayvenClient:
         :class:`PaymentOutcomeUnknown` when it was sent but no answer could be had.
         """
         prepared = ops.PAY.prepare(
-            self._vpos_url, session_id, body=request, idempotency_key=idempotency_key
+            self._vpos_url,
+            session_id,
+            body=request,
+            idempotency_key=idempotency_key,
+            authorization=self._tokens.valid_bearer(),
         )
         return await self._pipeline.run(ops.PAY, prepared, timeout=timeout, max_retries=max_retries)
 
@@ -178,6 +183,7 @@ class PayvenClient:
             self._vpos_url,
             transaction_id,
             query=None if order_id is None else {"order_id": order_id},
+            authorization=self._tokens.valid_bearer(),
         )
         return await self._pipeline.run(
             ops.QUERY, prepared, timeout=timeout, max_retries=max_retries
@@ -242,11 +248,12 @@ class PayvenClient:
         validate.raise_if(problems)
         throttle = Throttle(rate_limit)
         self._transport.reserve(concurrency)
-        run, query, vpos_url = self._pipeline.run, ops.QUERY, self._vpos_url
+        run, query, vpos_url, tokens = self._pipeline.run, ops.QUERY, self._vpos_url, self._tokens
 
         def query_one(transaction_id: str) -> Awaitable[PaymentQuery]:
             # Not an async def: the coroutine is run's own, one frame less per id.
-            prepared = query.prepare(vpos_url, transaction_id)
+            bearer = tokens.valid_bearer()
+            prepared = query.prepare(vpos_url, transaction_id, authorization=bearer)
             return run(query, prepared, timeout=timeout, max_retries=max_retries, throttle=throttle)
 
         return stream_outcomes(
@@ -260,7 +267,7 @@ class PayvenClient:
 
     async def token(self) -> Token:
         """The current access token, fetched or renewed first if needed."""
-        return await self._pipeline.tokens.current_token()
+        return await self._tokens.current_token()
 
     # --- payments ---------------------------------------------------------------------
 
@@ -490,6 +497,11 @@ class PayvenClient:
         Not an async def: it returns the pipeline's coroutine, one frame less per call.
         """
         prepared = operation.prepare(
-            self._vpos_url, *ids, body=body, query=query, idempotency_key=idempotency_key
+            self._vpos_url,
+            *ids,
+            body=body,
+            query=query,
+            idempotency_key=idempotency_key,
+            authorization=self._tokens.valid_bearer(),
         )
         return self._pipeline.run(operation, prepared, timeout=timeout, max_retries=max_retries)

@@ -72,9 +72,9 @@ class Request(NamedTuple):
     transaction_id: str | None = None
     attempt: int = 1
 
-    def authorized(self, access_token: str, attempt: int = 1) -> Request:
-        """This request, as attempt ``attempt``, with ``Authorization: Bearer <token>``."""
-        headers = {**self[2], "Authorization": "Bearer " + access_token}
+    def authorized(self, authorization: str, attempt: int = 1) -> Request:
+        """This request, as attempt ``attempt``, with this ``Authorization`` header."""
+        headers = {**self[2], "Authorization": authorization}
         # tuple.__new__ rather than Request(): the named tuple's own __new__ is a Python
         # function, 1.5k instructions more, and this runs on every attempt of every call.
         return _new(

@@ -175,12 +175,16 @@ class Operation(Generic[T]):
         body: Any = None,
         query: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
+        authorization: str | None = None,
     ) -> Request:
         """Check every input and build the request; raise one error listing every problem.
 
         ``ids`` fill the path's ``{...}`` names in order; ``query`` may only hold this
         row's query names (``None`` values are left out); ``idempotency_key`` is the
         caller's key for a keyed row (a fresh one is made when it is None).
+        ``authorization`` is the ``Authorization`` header's value when the caller holds
+        a valid token now: the pipeline then sends this very request, instead of a
+        copy with the header added (5k instructions a call).
         """
         literals = self.literals
         problems: list[Problem] = []
@@ -199,15 +203,28 @@ class Operation(Generic[T]):
                 raise ValidationError(problems)
             # tuple.__new__ rather than Request(): the named tuple's own __new__ is a
             # Python function, 1.5k instructions more on every call.
-            return _new(
-                Request, (self.method, url, {}, None, self.name, False, None, None, None, 1)
+            headers: dict[str, str] = (
+                {} if authorization is None else {"Authorization": authorization}
             )
-        data = self._body_data(body, ids, problems)
-        if problems:
-            raise ValidationError(problems)
+            return _new(
+                Request, (self.method, url, headers, None, self.name, False, None, None, None, 1)
+            )
+        if type(body) is self.request and not problems and not self.body_ids:
+            # The usual body: of the row's own class, with nothing to add from the path.
+            if self.check is not None:
+                found = self.check(body)
+                if found:
+                    raise ValidationError(found)
+            data = body if self.request is dict else encode(body, self.style)
+        else:
+            data = self._body_data(body, ids, problems)
+            if problems:
+                raise ValidationError(problems)
         headers = {"Content-Type": self.content_type}
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
+        if authorization is not None:
+            headers["Authorization"] = authorization
         if not self.moves_money:
             return Request(self.method, url, headers, dumps(data), self.name)
         transaction_id = (

@@ -144,10 +144,13 @@ class Pipeline:
                 await throttle.acquire()
             if tokens is not None:
                 # Outside the try below: a renewal has had its own retries.
-                token = tokens.valid_token() or await tokens.access_token(
+                bearer = tokens.valid_bearer() or await tokens.bearer(
                     timeout=timeout, max_retries=max_retries, started=started
                 )
-                wire = request.authorized(token, number)
+                if number == 1 and request.headers.get("Authorization") == bearer:
+                    wire = request  # prepared with the token that is still current
+                else:
+                    wire = request.authorized(bearer, number)
             else:
                 wire = request if number == 1 else request._replace(attempt=number)
             try:
@@ -157,7 +160,7 @@ class Pipeline:
                 status = answer.status
                 if status == 401 and tokens is not None and not renewed:
                     renewed = True  # once per call: drop exactly that token, then replay
-                    tokens.invalidate(token)
+                    tokens.invalidate(bearer.removeprefix("Bearer "))
                     continue
                 if status >= 400:
                     raise error_from_answer(answer, secrets=self.tokens.secrets)
