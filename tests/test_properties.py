@@ -144,19 +144,6 @@ def outcome(decode: Any, payload: Any) -> Any:
     return result
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    payload=st.dictionaries(field_keys, json_values, max_size=10),
-    model=st.sampled_from(DECODED_MODELS),
-)
-def test_generated_decoders_agree_with_the_general_loop(payload: Any, model: type) -> None:
-    """A model's generated straight-line decoder gives exactly what the general loop
-    gives (the same model, or the same error) for any object of any key spellings."""
-    decoder = converter("snake").get_structure_hook(model)
-    general = decoder.__globals__["general"]  # the loop it falls back to
-    assert outcome(decoder, payload) == outcome(general, payload)
-
-
 @settings(max_examples=1000, deadline=None)
 @given(
     status=st.integers(400, 599),
