@@ -19,8 +19,9 @@ field, so that it calls our hook for the field directly (no cattrs dispatch a fi
 - encoders: ``make_dict_unstructure_fn`` with ``rename`` and ``omit_if_default`` for
   the fields whose default is ``None``.
 
-The converters are built on first use, not at import: importing cattrs is a good
-part of an import's time.
+The few classes whose budget cattrs' code was measured to miss are built by
+:mod:`._fastpath` instead (see there, with the numbers). The converters are built on
+first use, not at import: importing cattrs is a good part of an import's time.
 """
 
 from __future__ import annotations
@@ -85,10 +86,13 @@ def _is_enum(tp: Any) -> bool:
 class _Assembly:
     """The hook factories of one converter: lenient or strict, and one key style."""
 
-    def __init__(self, converter: cattrs.Converter, style: KeyStyle, strict: bool) -> None:
+    def __init__(
+        self, converter: cattrs.Converter, style: KeyStyle, strict: bool, *, by_hand: bool = True
+    ) -> None:
         self.converter = converter
         self.style = style
         self.strict = strict
+        self.by_hand = by_hand  # False: cattrs' code for every class (tests, measuring)
 
     # --- one field's hooks
 
@@ -144,6 +148,8 @@ class _Assembly:
     def _lenient_decoder(self, cls: Any) -> Hook:
         from cattrs.gen import make_dict_structure_fn, override
 
+        from . import _fastpath
+
         fields = attrs.fields(cls)
         lazy = DECODED_ON_FIRST_ACCESS.get(cls, ())
         if lazy:
@@ -170,7 +176,7 @@ class _Assembly:
             _cattrs_use_alias=False,
             **overrides,
         )
-        return key_normaliser(
+        decoder = key_normaliser(
             cls.__name__,
             hooks,
             generated,
@@ -181,6 +187,8 @@ class _Assembly:
                 if field.default is attrs.NOTHING and field.name != UNKNOWN_FIELDS
             ],
         )
+        by_hand = _fastpath.decoder(cls, hooks, decoder) if self.by_hand else None
+        return by_hand or decoder
 
     def _strict_decoder(self, cls: Any) -> Hook:
         from cattrs.errors import ForbiddenExtraKeysError
@@ -234,7 +242,10 @@ class _Assembly:
         from cattrs.fns import identity
         from cattrs.gen import make_dict_unstructure_fn, override
 
+        from . import _fastpath
+
         attrs.resolve_types(cls)
+        encoders: dict[str, tuple[str, Hook | None, bool]] = {}
         overrides: dict[str, Any] = {}
         for field in attrs.fields(cls):
             if field.name == UNKNOWN_FIELDS:
@@ -244,9 +255,14 @@ class _Assembly:
             hook = self.value_encoder(field.type)
             # "None fields are left out": omit a field equal to its default only when
             # that default is None (installment=1 and operation_type=SALE are sent).
+            omit_none = field.default is None
+            encoders[field.name] = (key, hook, omit_none)
             overrides[field.name] = override(
-                rename=key, omit_if_default=field.default is None, unstruct_hook=hook or identity
+                rename=key, omit_if_default=omit_none, unstruct_hook=hook or identity
             )
+        hand = _fastpath.encoder(cls, encoders) if self.by_hand else None
+        if hand is not None:
+            return hand
         return make_dict_unstructure_fn(
             cls, self.converter, _cattrs_omit_if_default=False, _cattrs_use_alias=False, **overrides
         )
@@ -279,14 +295,18 @@ def _null_is_absent(hook: Hook, field: attrs.Attribute[Any], missing: str) -> Ho
     return optional
 
 
-def _assemble(style: KeyStyle, strict: bool) -> cattrs.Converter:
+def _assemble(style: KeyStyle, strict: bool, *, by_hand: bool = True) -> cattrs.Converter:
     """Build one converter. Hooks are registered in a fixed order, simplest types first,
     as cattrs' factories look up the hooks of what a type contains when they run:
-    scalars, enums, JSON arrays and objects, then attrs classes."""
+    scalars, enums, JSON arrays and objects, then attrs classes.
+
+    ``by_hand=False`` builds every class with cattrs' code, :mod:`._fastpath`'s classes
+    too: the tests compare the two, and the benchmarks measure them.
+    """
     import cattrs  # here, on first use: importing it is a good part of our import time
 
     converter = cattrs.Converter(detailed_validation=False, forbid_extra_keys=strict)
-    assembly = _Assembly(converter, style, strict)
+    assembly = _Assembly(converter, style, strict, by_hand=by_hand)
     # 1. scalars
     converter.register_structure_hook(str, to_str)
     converter.register_structure_hook(int, to_int)

@@ -30,6 +30,7 @@ from payven_async import (
     PaymentQueryDetail,
     PaymentResult,
     PayRequest,
+    Token,
 )
 from payven_async._converters import converter, encode, strict_converter, structure
 from payven_async._json import decode_json, dumps
@@ -496,7 +497,7 @@ def test_a_bad_detail_record_raises_decode_error_when_read() -> None:
         structure({"internal": ["not", "an", "object"]}, PaymentQuery)
 
 
-# --- the wire layer's modules: cattrs' generated code, built lazily ----------------------
+# --- the wire layer's modules: cattrs' code, hand code where measured, built lazily -------
 
 
 def test_importing_the_package_imports_no_cattrs_and_installs_no_descriptor() -> None:
@@ -530,6 +531,26 @@ def test_installing_the_descriptor_twice_keeps_one() -> None:
     decode_on_first_access(PaymentQuery, "internal")
     assert PaymentQuery.__dict__["internal"] is installed
     assert isinstance(installed.slot, types.MemberDescriptorType)
+
+
+def test_hand_generated_code_serves_only_the_measured_classes() -> None:
+    """PaymentResult's and PaymentQuery's decoders and PayRequest's encoder are
+    _fastpath's (the budget needs them); other classes get cattrs' generated code."""
+    lenient = converter("snake")
+    for cls in (PaymentResult, PaymentQuery):
+        assert lenient.get_structure_hook(cls).__code__.co_filename.startswith(
+            "<payven generated decoder"
+        )
+    for cls in (PaymentQueryDetail, CheckoutSession, Token):
+        assert not lenient.get_structure_hook(cls).__code__.co_filename.startswith("<payven")
+    assert (
+        converter("camel")
+        .get_unstructure_hook(PayRequest)
+        .__code__.co_filename.startswith("<payven generated encoder")
+    )
+    for request_type in (Card, Money, Buyer, Address, BasketItem, CheckoutSessionRequest):
+        encoder = converter("camel").get_unstructure_hook(request_type)
+        assert encoder.__code__.co_filename.startswith("<cattrs generated unstructure")
 
 
 def test_converters_are_built_once_a_kind() -> None:
