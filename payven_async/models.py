@@ -1,7 +1,7 @@
 """The data payven sends and receives, as attrs classes.
 
 These classes know nothing about JSON: key spelling, envelopes, enum spelling and
-number handling live in :mod:`payven_async._wire`. Attribute names are the snake_case
+number handling live in :mod:`payven_async._hooks`. Attribute names are the snake_case
 of the wire names.
 
 Amounts are integer minor units (kuruş): ``Money(15000, "TRY")`` is 150,00 TRY. Use
@@ -384,50 +384,6 @@ class PaymentQueryDetail(_Model):
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
 
-class _Pending:
-    """A field's wire data, kept as it came, and the function that decodes it."""
-
-    __slots__ = ("data", "decode")
-
-    def __init__(self, data: Any, decode: Any) -> None:
-        self.data = data
-        self.decode = decode
-
-
-class _DecodedOnFirstAccess:
-    """A data descriptor in front of an attrs slot that may hold undecoded wire data.
-
-    The wire decoder may store a :class:`_Pending` in the slot instead of a model; the
-    first read decodes it, keeps the result in its place and returns it. Everything
-    else (the constructor, ``==``, ``repr``, ``attrs.evolve``, pickling) reads and
-    writes through this descriptor, so it only ever sees decoded values. A record that
-    cannot be decoded raises :class:`~payven_async.errors.DecodeError` on each read.
-    """
-
-    __slots__ = ("slot",)
-
-    def __init__(self, slot: Any) -> None:
-        self.slot = slot  # the member descriptor attrs made for the field
-
-    def __get__(self, obj: object, owner: type | None = None) -> Any:
-        if obj is None:
-            return self
-        value = self.slot.__get__(obj, owner)
-        if type(value) is _Pending:
-            value = value.decode(value.data)
-            self.slot.__set__(obj, value)
-        return value
-
-    def __set__(self, obj: object, value: Any) -> None:
-        self.slot.__set__(obj, value)
-
-
-def _decode_on_first_access(cls: type, *names: str) -> None:
-    """Put a :class:`_DecodedOnFirstAccess` in front of the slots of ``names``."""
-    for name in names:
-        setattr(cls, name, _DecodedOnFirstAccess(cls.__dict__[name]))
-
-
 @attrs.frozen(kw_only=True, repr=False, eq=False)
 class PaymentQuery(_Model):
     """The answer to ``GET /payments/{transaction_id}/query``.
@@ -450,9 +406,6 @@ class PaymentQuery(_Model):
     internal: PaymentQueryDetail | None = None
     external: PaymentQueryDetail | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
-
-
-_decode_on_first_access(PaymentQuery, "internal", "external")
 
 
 @attrs.frozen(kw_only=True, repr=False, eq=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import timezone
 from decimal import Decimal
@@ -29,7 +30,13 @@ from payven_async import (
     PayvenError,
     Token,
 )
-from payven_async._converters import converter, encode, strict_converter, structure
+from payven_async._converters import (
+    _assemble,
+    converter,
+    encode,
+    strict_converter,
+    structure,
+)
 from payven_async._http import Answer
 from payven_async._responses import decode_answer, decode_token, error_from_answer
 from payven_async.errors import APIError
@@ -142,17 +149,27 @@ def outcome(decode: Any, payload: Any) -> Any:
     return result
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    payload=st.dictionaries(field_keys, json_values, max_size=10),
-    model=st.sampled_from(DECODED_MODELS),
-)
-def test_generated_decoders_agree_with_the_general_loop(payload: Any, model: type) -> None:
-    """A model's generated straight-line decoder gives exactly what the general loop
-    gives (the same model, or the same error) for any object of any key spellings."""
+@functools.cache
+def cattrs_only(style: Any) -> Any:
+    """A lenient converter that builds every class with cattrs' generated code, the
+    classes ``_fastpath`` writes by hand too."""
+    return _assemble(style, False, by_hand=False)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), model=st.sampled_from(DECODED_MODELS))
+def test_hand_decoders_agree_with_cattrs_generated_code(data: Any, model: type) -> None:
+    """A model's decoder (hand-generated for the hot answers) gives exactly what cattrs'
+    generated code gives (the same model, or the same error) for any object of any key
+    spellings."""
+    # Mostly the model's own keys, so that the hand path's usual answer comes up often.
+    keys = st.sampled_from(spellings_of([model])) | field_keys
+    payload = data.draw(st.dictionaries(keys, json_values, max_size=10), label="payload")
     decoder = converter("snake").get_structure_hook(model)
-    general = decoder.__globals__["general"]  # the loop it falls back to
-    assert outcome(decoder, payload) == outcome(general, payload)
+    general = cattrs_only("snake").get_structure_hook(model)
+    assert outcome(lambda data: decoder(data, model), payload) == outcome(
+        lambda data: general(data, model), payload
+    )
 
 
 @settings(max_examples=1000, deadline=None)
@@ -233,6 +250,14 @@ def test_pay_requests_round_trip_through_the_strict_converter(
 ) -> None:
     """What the client encodes, the strict decoder reads back identically, in both styles."""
     assert strict_converter(style).structure(encode(request, style), PayRequest) == request
+
+
+@settings(max_examples=300, deadline=None)
+@given(request=pay_requests, style=st.sampled_from(["camel", "snake"]))
+def test_hand_encoders_agree_with_cattrs_generated_code(request: PayRequest, style: Any) -> None:
+    """The pay body's hand-generated encoder sends exactly what cattrs' generated code
+    sends, in both key styles."""
+    assert encode(request, style) == cattrs_only(style).unstructure(request)
 
 
 @settings(max_examples=200, deadline=None)
@@ -319,6 +344,33 @@ def test_response_models_round_trip_through_the_converter(model: Any, style: Any
     """Every response model unstructured in either key style decodes back to itself."""
     data = json.loads(json.dumps(converter(style).unstructure(model)))
     assert structure(data, type(model)) == model
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    model=st.one_of(queries, results),
+    style=st.sampled_from(["camel", "snake"]),
+    change=st.sampled_from(["none", "value", "null", "key"]),
+    data=st.data(),
+)
+def test_hand_decoders_agree_with_cattrs_generated_code_on_answers(
+    model: Any, style: Any, change: str, data: Any
+) -> None:
+    """On answers of the hand-decoded models' own shape (as sent, or with one value of
+    any type, one null or one more key of any spelling) the hand decoder gives what
+    cattrs' generated code gives."""
+    payload = json.loads(json.dumps(converter(style).unstructure(model)))
+    if change == "key":
+        payload[data.draw(field_keys, label="key")] = data.draw(json_values, label="value")
+    elif change != "none":
+        key = data.draw(st.sampled_from(sorted(payload)), label="key")
+        payload[key] = None if change == "null" else data.draw(json_values, label="value")
+    cls = type(model)
+    decoder = converter("snake").get_structure_hook(cls)
+    general = cattrs_only("snake").get_structure_hook(cls)
+    assert outcome(lambda answer: decoder(answer, cls), payload) == outcome(
+        lambda answer: general(answer, cls), payload
+    )
 
 
 def test_decimal_round_trip_is_exact() -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
+import types
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -27,8 +30,10 @@ from payven_async import (
     PaymentQueryDetail,
     PaymentResult,
     PayRequest,
+    Token,
 )
-from payven_async._converters import encode, strict_converter, structure
+from payven_async._converters import converter, encode, strict_converter, structure
+from payven_async._deferred import decode_on_first_access
 from payven_async._json import decode_json, dumps
 from payven_async._responses import unwrap_envelope
 
@@ -490,3 +495,118 @@ def test_a_bad_detail_record_raises_decode_error_when_read() -> None:
         repr(query)
     with pytest.raises(DecodeError):
         structure({"internal": ["not", "an", "object"]}, PaymentQuery)
+
+
+# --- the wire layer's modules: cattrs' code, hand code where measured, built lazily -------
+
+
+def test_importing_the_package_imports_no_cattrs_and_installs_no_descriptor() -> None:
+    """cattrs is imported when a converter is first built, not with the package; the
+    descriptor for a query's detail records is installed then too, not by the models."""
+    code = "\n".join(
+        [
+            "import sys, types",
+            "import payven_async",
+            "from payven_async import PaymentQuery",
+            "assert 'cattrs' not in sys.modules",
+            "slot = PaymentQuery.__dict__['internal']",
+            "assert isinstance(slot, types.MemberDescriptorType), slot",
+            "from payven_async._converters import structure",
+            "query = structure({'internal': {'amount': 1}}, PaymentQuery)",
+            "assert 'cattrs' in sys.modules",
+            "assert type(PaymentQuery.__dict__['internal']).__name__ == 'DecodedOnFirstAccess'",
+            "assert query.internal.amount == 1",
+        ]
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_installing_the_descriptor_twice_keeps_one() -> None:
+    """decode_on_first_access on an already installed field leaves it as it is."""
+    structure({}, PaymentQuery)  # builds the decoder, which installs the descriptor
+    installed = PaymentQuery.__dict__["internal"]
+    decode_on_first_access(PaymentQuery, "internal")
+    assert PaymentQuery.__dict__["internal"] is installed
+    assert isinstance(installed.slot, types.MemberDescriptorType)
+
+
+def test_hand_generated_code_serves_only_the_measured_classes() -> None:
+    """PaymentResult's and PaymentQuery's decoders and PayRequest's encoder are
+    _fastpath's (the budget needs them); other classes get cattrs' generated code."""
+    lenient = converter("snake")
+    for cls in (PaymentResult, PaymentQuery):
+        assert lenient.get_structure_hook(cls).__code__.co_filename.startswith(
+            "<payven generated decoder"
+        )
+    for cls in (PaymentQueryDetail, CheckoutSession, Token):
+        assert not lenient.get_structure_hook(cls).__code__.co_filename.startswith("<payven")
+    assert (
+        converter("camel")
+        .get_unstructure_hook(PayRequest)
+        .__code__.co_filename.startswith("<payven generated encoder")
+    )
+    for request_type in (Card, Money, Buyer, Address, BasketItem, CheckoutSessionRequest):
+        encoder = converter("camel").get_unstructure_hook(request_type)
+        assert encoder.__code__.co_filename.startswith("<cattrs generated unstructure")
+
+
+def test_converters_are_built_once_a_kind() -> None:
+    """Each converter is built once; lenient and strict, camel and snake are four."""
+    kinds = [converter("snake"), converter("camel"), strict_converter("snake")]
+    kinds.append(strict_converter("camel"))
+    assert len({id(kind) for kind in kinds}) == 4
+    assert converter() is converter("snake")
+    assert strict_converter("camel") is kinds[3]
+
+
+def test_cattrs_encoded_requests_send_fields_at_non_none_defaults() -> None:
+    """A cattrs-encoded request leaves None fields out but sends installment=1 and
+    operationType=Sale, which equal their defaults."""
+    from payven_async import PaymentRequest
+
+    request = PaymentRequest(
+        amount=Money(100), card=Card("A B", "4546711234567894", "1", "30", "123")
+    )
+    sent = encode(request, "camel")
+    assert sent["installment"] == 1
+    assert sent["operationType"] == "Sale"
+    assert set(sent) == {"amount", "card", "installment", "operationType"}
+
+
+def test_strict_converter_refuses_unknown_enum_values_and_null_required_fields() -> None:
+    """Strictly, an enum value the API does not define, or null for a required field,
+    is a DecodeError; null for an optional field is its default."""
+    body = encode(full_pay_request(), "camel")
+    with pytest.raises(DecodeError, match="OperationType"):
+        strict_converter("camel").structure({**body, "operationType": "sale"}, PayRequest)
+    with pytest.raises(DecodeError, match="missing card"):
+        strict_converter("camel").structure({**body, "card": None}, PayRequest)
+    decoded = strict_converter("camel").structure(
+        {**body, "installment": None, "description": None}, PayRequest
+    )
+    assert decoded.installment == 1
+    assert decoded.description is None
+
+
+def test_strict_converter_names_the_outer_unexpected_keys_first() -> None:
+    """An extra key at the top is named even when a nested object has one too."""
+    body = encode(full_pay_request(), "camel")
+    body["buyer"]["nickname"] = "x"
+    body["surprise"] = 1
+    with pytest.raises(DecodeError, match="PayRequest: unexpected keys surprise"):
+        strict_converter("camel").structure(body, PayRequest)
+    del body["surprise"]
+    with pytest.raises(DecodeError, match="Buyer: unexpected keys nickname"):
+        strict_converter("camel").structure(body, PayRequest)
+
+
+def test_answers_in_pascal_case_and_with_unknown_keys_decode_alike() -> None:
+    """PascalCase keys and unknown keys take the general (cattrs) path and give what the
+    usual spelling gives, unknown keys kept."""
+    camel = structure({"transactionId": "t", "isSuccess": True}, PaymentResult)
+    pascal = structure({"TransactionId": "t", "IsSuccess": True, "Risk": 1}, PaymentResult)
+    assert attrs.evolve(pascal, unknown_fields={}) == camel
+    assert pascal.unknown_fields == {"Risk": 1}
