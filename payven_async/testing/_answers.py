@@ -19,7 +19,8 @@ from aiohttp import web
 from .._json import dumps
 from .._redact import redact_text
 from ._clock import iso
-from ._ledger import PaymentRecord
+from ._ledger import LedgerError, RecordNotFound, SessionClosed, SessionExpired
+from ._records import PaymentRecord
 
 __all__ = [
     "GEN_A_JSON",
@@ -28,7 +29,9 @@ __all__ = [
     "PROBLEM_JSON",
     "ProblemError",
     "envelope",
+    "history_b",
     "json_answer",
+    "ledger_problem",
     "operation_result_a",
     "operation_result_b",
     "payment_status_b",
@@ -122,6 +125,21 @@ class ProblemError(Exception):
         self.headers = dict(headers or {})
 
 
+#: The status a ledger refusal is answered with, by kind; anything else is a 422.
+_LEDGER_STATUS: tuple[tuple[type[LedgerError], int], ...] = (
+    (RecordNotFound, 404),
+    (SessionClosed, 409),
+    (SessionExpired, 410),
+)
+
+
+def ledger_problem(error: LedgerError) -> ProblemError:
+    """The problem a ledger refusal is answered with: its code and detail, and a status
+    by kind (404 not found, 409 session closed, 410 session expired, else 422)."""
+    status = next((status for kind, status in _LEDGER_STATUS if isinstance(error, kind)), 422)
+    return ProblemError(status, error.code, error.detail)
+
+
 def problem_body(
     error: ProblemError, *, correlation_id: str, instance: str | None = None
 ) -> dict[str, Any]:
@@ -170,19 +188,6 @@ def envelope(
 # --- resource shapes ---------------------------------------------------------------
 
 
-def operation_result_a(record: PaymentRecord) -> dict[str, Any]:
-    """``PaymentOperationResultDto`` in generation A's camelCase."""
-    return {
-        "transactionId": record.transaction_id,
-        "status": record.status,
-        "isSuccess": record.is_success,
-        "message": record.message,
-        "errorCode": record.error_code,
-        "providerErrorCode": record.provider_error_code,
-        "extraProperties": record.extra_properties(),
-    }
-
-
 def operation_result_b(
     record: PaymentRecord, extra: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
@@ -198,25 +203,26 @@ def operation_result_b(
     }
 
 
+def operation_result_a(record: PaymentRecord) -> dict[str, Any]:
+    """``PaymentOperationResultDto`` in generation A's camelCase (the same fields)."""
+    return {_camel(key): value for key, value in operation_result_b(record).items()}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 def payment_status_b(record: PaymentRecord) -> dict[str, Any]:
-    """``PaymentStatusDto`` in generation B's snake_case."""
+    """``PaymentStatusDto`` in generation B's snake_case: the operation result, and more."""
     return {
-        "transaction_id": record.transaction_id,
-        "status": record.status,
-        "is_success": record.is_success,
-        "message": record.message,
-        "error_code": record.error_code,
-        "provider_error_code": record.provider_error_code,
-        "extra_properties": record.extra_properties(),
+        **operation_result_b(record),
         "amount": record.amount,
         "currency": record.currency,
         "is3_d_secure": record.is_3d_secure,
         "created": iso(record.created_at),
         "basket_id": record.basket_id,
     }
-
-
-_OPERATION_SNAKE = {"Sale": "sale", "PreAuth": "pre_auth"}
 
 
 def query_detail(record: PaymentRecord, *, bank_side: bool) -> dict[str, Any]:
@@ -227,7 +233,7 @@ def query_detail(record: PaymentRecord, *, bank_side: bool) -> dict[str, Any]:
     processed = iso(record.created_at)
     return {
         "status": status,
-        "operation_type": _OPERATION_SNAKE.get(record.operation_type, record.operation_type),
+        "operation_type": record.charge_type,
         "amount": record.amount,
         "net_amount": record.amount,
         "currency": record.currency,
@@ -241,7 +247,7 @@ def query_detail(record: PaymentRecord, *, bank_side: bool) -> dict[str, Any]:
         "card_holder_name": record.card_holder_name,
         "bank_code": record.bank_code,
         "transaction_status": status,
-        "charge_type": _OPERATION_SNAKE.get(record.operation_type, record.operation_type),
+        "charge_type": record.charge_type,
         "settlement_id": None,
         # A JSON double in the spec; sent as an integral number of kuruş.
         "captured_amount": (
@@ -269,4 +275,43 @@ def query_result(record: PaymentRecord) -> dict[str, Any]:
         "external_query_available": True,
         "internal": query_detail(record, bank_side=False),
         "external": query_detail(record, bank_side=True),
+    }
+
+
+def history_b(record: PaymentRecord) -> dict[str, Any]:
+    """``OrderHistoryDto`` in generation B's snake_case: Payven's own steps, oldest first."""
+    three_ds = record.is_3d_secure
+    return {
+        "transaction_id": record.transaction_id,
+        "status": record.status,
+        "original_amount": record.amount,
+        "net_amount": record.net_amount,
+        "currency": record.currency,
+        "is_success": record.is_success,
+        "message": record.message,
+        "provider_history_available": False,
+        "internal_history": [
+            {
+                "timestamp": iso(step.timestamp),
+                "status": step.status,
+                "previous_status": step.previous_status,
+                "charge_type": step.charge_type,
+                "message": step.message,
+                "error_code": step.error_code,
+                "error_message": step.error_message,
+                "provider_transaction_id": record.provider_transaction_id,
+                "auth_code": record.auth_code,
+                "host_reference": record.host_reference,
+                "order_id": record.external_id,
+                "settlement_id": None,
+                # A JSON double in the spec; an integral number of kuruş here.
+                "amount": step.amount,
+                "md_status": "1" if three_ds else None,
+                "cavv": None,
+                "eci": "05" if three_ds else None,
+                "xid": None,
+            }
+            for step in record.history
+        ],
+        "external_history": [],
     }

@@ -43,7 +43,6 @@ from aiohttp import web
 
 from .._json import decode_json
 from ..errors import DecodeError
-from ..models import PayRequest
 from ._answers import (
     CODE_FOR_STATUS,
     GEN_A_JSON,
@@ -53,19 +52,20 @@ from ._answers import (
     ProblemError,
     envelope,
     json_answer,
+    ledger_problem,
     operation_result_a,
     payment_status_b,
     problem_body,
     query_result,
 )
-from ._cards import outcome_for
 from ._checks import check_pay_request, check_session_request, only_keys
 from ._clock import Clock, iso
 from ._faults import ROUTES, Fault, FaultKind, Faults
 from ._idempotency import IdempotencyConflict, IdempotencyStore, StoredAnswer, fingerprint
-from ._ledger import CheckoutSessionRecord, Ledger, PaymentRecord
+from ._ledger import Charge, Ledger, LedgerError
 from ._operations import OperationRoutes
 from ._ratelimit import RateLimiter
+from ._records import CheckoutSessionRecord, PaymentRecord
 from ._tokens import TokenError, TokenIssuer
 
 __all__ = ["EmulatorApp", "RecordedRequest"]
@@ -203,6 +203,8 @@ class EmulatorApp:
             response = await handler(request)
         except ProblemError as error:
             response = self._problem(request, error)
+        except LedgerError as error:
+            response = self._problem(request, ledger_problem(error))
         except web.HTTPException as error:
             code = CODE_FOR_STATUS.get(error.status, "bad_request")
             response = self._problem(request, ProblemError(error.status, code, error.reason))
@@ -293,6 +295,8 @@ class EmulatorApp:
                 response = await produce()
             except ProblemError as error:
                 response = self._problem(request, error)
+            except LedgerError as error:
+                response = self._problem(request, ledger_problem(error))
             assert isinstance(response.body, bytes)
             return StoredAnswer(
                 status=response.status,
@@ -388,14 +392,8 @@ class EmulatorApp:
 
         return await self._idempotent(request, "create_session", raw, produce)
 
-    def _session(self, session_id: str) -> CheckoutSessionRecord:
-        record = self.ledger.sessions.get(session_id)
-        if record is None:
-            raise ProblemError(404, "session_not_found", "Checkout oturumu bulunamadı.")
-        return record
-
     async def _get_session(self, request: web.Request) -> web.StreamResponse:
-        record = self._session(request.match_info["session_id"])
+        record = self.ledger.session(request.match_info["session_id"])
         return json_answer(self._session_data(record))
 
     def _session_data(self, record: CheckoutSessionRecord) -> dict[str, Any]:
@@ -436,21 +434,7 @@ class EmulatorApp:
         session_id = request.match_info["session_id"]
 
         async def produce() -> web.Response:
-            session = self._session(session_id)
-            self._check_payable(session, pay)
-            outcome = outcome_for(pay.card.number)
-            record = self.ledger.record_charge(
-                number=pay.card.number,
-                outcome=outcome,
-                amount=pay.amount.amount,
-                currency=pay.amount.currency,
-                installment=pay.installment,
-                operation_type=pay.operation_type.value,
-                holder_name=pay.card.holder_name,
-                session=session,
-                external_id=pay.external_id,
-                basket_id=pay.basket_id,
-            )
+            record = self.ledger.pay(session_id, Charge.of(pay))
             if self.on_payment is not None:
                 self.on_payment(record)
             message = "İşlem başarılı" if record.is_success else "İşlem reddedildi"
@@ -461,50 +445,16 @@ class EmulatorApp:
 
         return await self._idempotent(request, "pay", raw, produce)
 
-    def _check_payable(self, session: CheckoutSessionRecord, pay: PayRequest) -> None:
-        status = session.status_at(self.clock.utcnow())
-        if status == "expired":
-            raise ProblemError(410, "session_expired", "Checkout oturumunun süresi dolmuş.")
-        if status == "completed":
-            raise ProblemError(409, "session_closed", "Bu oturum zaten ödendi.")
-        if status == "failed":
-            raise ProblemError(
-                409,
-                "max_attempts_exceeded",
-                f"Bu oturumda {session.max_attempts} başarısız deneme hakkı doldu.",
-            )
-        if pay.amount.amount != session.amount or pay.amount.currency != session.currency:
-            raise ProblemError(
-                422,
-                "session_amount_mismatch",
-                f"Tutar oturumdaki tutarla ({session.amount} {session.currency}) uyuşmuyor.",
-            )
-        allowed = session.allowed_installments or [1]
-        if pay.installment not in allowed:
-            raise ProblemError(
-                422,
-                "session_installment_not_allowed",
-                f"Bu oturumda izin verilen taksitler: {', '.join(map(str, allowed))}.",
-            )
-        if pay.operation_type.value == "PreAuth" and not session.allow_pre_auth:
-            raise ProblemError(422, "pre_auth_not_allowed", "Bu oturumda ön provizyon kapalı.")
-
     # --- payments (generation B) ------------------------------------------------------
-
-    def _payment(self, transaction_id: str) -> PaymentRecord:
-        record = self.ledger.payments.get(transaction_id)
-        if record is None:
-            raise ProblemError(404, "payment_not_found", "Ödeme bulunamadı.")
-        return record
 
     async def _query(self, request: web.Request) -> web.StreamResponse:
         self._authenticate(request)
-        record = self._payment(request.match_info["transaction_id"])
+        record = self.ledger.payment(request.match_info["transaction_id"])
         return json_answer(query_result(record))
 
     async def _get_payment(self, request: web.Request) -> web.StreamResponse:
         self._authenticate(request)
-        record = self._payment(request.match_info["transaction_id"])
+        record = self.ledger.payment(request.match_info["transaction_id"])
         return json_answer(payment_status_b(record))
 
     async def _health(self, request: web.Request) -> web.StreamResponse:
@@ -512,7 +462,7 @@ class EmulatorApp:
 
     async def _checkout_page(self, request: web.Request) -> web.StreamResponse:
         """A stand-in for the hosted checkout page that ``checkout_url`` points at."""
-        record = self._session(request.query.get("session", ""))
+        record = self.ledger.session(request.query.get("session", ""))
         status = record.status_at(self.clock.utcnow())
         amount = f"{record.amount // 100},{record.amount % 100:02d} {record.currency}"
         page = (

@@ -48,42 +48,26 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-import attrs
 from aiohttp import web
 
 from .._converters import strict_converter
 from .._validate import luhn_valid
 from ..errors import DecodeError
 from ..models import CaptureRequest, PaymentRequest, RefundRequest, ThreeDSInitRequest, VoidRequest
-from ._answers import ProblemError, json_answer, operation_result_b
-from ._cards import APPROVED, CardOutcome, outcome_for
+from ._answers import ProblemError, history_b, json_answer, operation_result_b
 from ._checks import MAX_INSTALLMENT, MIN_AMOUNT, SUPPORTED_CURRENCIES, type_problems
 from ._checks import validation_problem as _validation_problem
-from ._clock import iso
-from ._ledger import PaymentRecord
+from ._ledger import Charge
+from ._records import PaymentRecord
 
 if TYPE_CHECKING:
     from ._app import EmulatorApp
 
-__all__ = [
-    "CAPTURE_WINDOW",
-    "THREE_DS_WINDOW",
-    "OperationRoutes",
-    "check_card_payment",
-    "history_b",
-    "net_amount",
-    "settlement_day",
-]
+__all__ = ["OperationRoutes", "check_card_payment"]
 
-#: How long a pre-auth can be captured.
-CAPTURE_WINDOW = timedelta(hours=24)
-#: How long a 3-D Secure flow may take from init to complete.
-THREE_DS_WINDOW = timedelta(minutes=15)
-#: Banks close the day in Turkish time (UTC+3 all year round).
-_TURKEY = timezone(timedelta(hours=3))
 _REFUND_REASONS = (
     "CustomerRequest",
     "OutOfStock",
@@ -99,12 +83,7 @@ _REASON_BY_SNAKE = {
     for name in _REFUND_REASONS
 }
 MAX_REASON_LENGTH = 500
-_CHARGE_TYPES = {"Sale": "sale", "PreAuth": "pre_auth"}
-
-
-def settlement_day(moment: datetime) -> date:
-    """The bank day ``moment`` belongs to (end of day is midnight in Turkey)."""
-    return moment.astimezone(_TURKEY).date()
+_PAYABLE = frozenset({"Sale", "PreAuth"})
 
 
 def _problems(errors: Mapping[str, list[str]]) -> ProblemError:
@@ -171,7 +150,7 @@ def check_card_payment(body: dict[str, Any], cls: type[Any], today: date) -> Any
         problem("amount.amount", f"Tutar en az {MIN_AMOUNT} kuruş olmalı.")
     if not 1 <= payment.installment <= MAX_INSTALLMENT:
         problem("installment", f"Taksit 1 ile {MAX_INSTALLMENT} arasında olmalı.")
-    if payment.operation_type.value not in _CHARGE_TYPES:
+    if payment.operation_type.value not in _PAYABLE:
         problem("operation_type", "Ödeme için yalnızca Sale veya PreAuth kullanılabilir.")
     card = body["card"]
     if not str(card.get("holder_name") or "").strip():
@@ -272,18 +251,7 @@ class OperationRoutes:
         payment: PaymentRequest = check_card_payment(body, PaymentRequest, self._now().date())
 
         async def produce() -> web.Response:
-            outcome = outcome_for(payment.card.number)
-            record = self.app.ledger.record_charge(
-                number=payment.card.number,
-                outcome=outcome,
-                amount=payment.amount.amount,
-                currency=payment.amount.currency,
-                installment=payment.installment,
-                operation_type=payment.operation_type.value,
-                holder_name=payment.card.holder_name,
-                external_id=payment.external_id,
-                basket_id=payment.basket_id,
-            )
+            record = self.app.ledger.charge(Charge.of(payment))
             if self.app.on_payment is not None:
                 self.app.on_payment(record)
             if not record.is_success:
@@ -308,20 +276,7 @@ class OperationRoutes:
         )
 
         async def produce() -> web.Response:
-            outcome = outcome_for(payment.card.number)
-            if outcome.error_code == "three_ds_required":
-                outcome = APPROVED  # this card only wanted 3-D Secure, which it now gets
-            record = self.app.ledger.record_3ds_init(
-                number=payment.card.number,
-                outcome=outcome,
-                amount=payment.amount.amount,
-                currency=payment.amount.currency,
-                installment=payment.installment,
-                operation_type=payment.operation_type.value,
-                holder_name=payment.card.holder_name,
-                external_id=payment.external_id,
-                basket_id=payment.basket_id,
-            )
+            record = self.app.ledger.init_3ds(Charge.of(payment))
             page = f"{self.app._base_url()}/emulator/3ds/{record.transaction_id}"
             form = (
                 f'<form id="pv3ds" method="GET" action="{html.escape(page)}"></form>'
@@ -349,17 +304,7 @@ class OperationRoutes:
         transaction_id: str = body["transaction_id"]
 
         async def produce() -> web.Response:
-            record = self.app._payment(transaction_id)
-            if record.status != "three_d_secure_init_processing" or record.pending_outcome is None:
-                raise ProblemError(
-                    422,
-                    "three_ds_complete_not_allowed",
-                    "Bu işlem 3D Secure tamamlamayı beklemiyor.",
-                )
-            outcome = record.pending_outcome
-            if self._now() - record.created_at > THREE_DS_WINDOW:
-                outcome = _timed_out(outcome)
-            self.app.ledger.complete_3ds(record, outcome)
+            record = self.app.ledger.complete_3ds(transaction_id)
             if self.app.on_payment is not None:
                 self.app.on_payment(record)
             return json_answer(operation_result_b(record))
@@ -390,42 +335,14 @@ class OperationRoutes:
             raise _problems(errors)
 
         async def produce() -> web.Response:
-            record = self.app._payment(transaction_id)
-            if record.status == "refunded":
-                raise ProblemError(
-                    422, "payment_already_refunded", "Ödemenin tamamı zaten iade edildi."
-                )
-            if record.status != "completed":
-                raise ProblemError(
-                    422,
-                    "payment_not_refundable",
-                    f"'{record.status}' durumundaki bir ödeme iade edilemez.",
-                )
-            if refund.currency is not None and refund.currency != record.currency:
-                raise ProblemError(
-                    422, "refund_currency_mismatch", f"Ödemenin para birimi {record.currency}."
-                )
-            charged = (
-                record.captured_amount if record.captured_amount is not None else record.amount
-            )
-            remaining = charged - record.refunded_amount
-            if refund.amount > remaining:
-                raise ProblemError(
-                    422,
-                    "refund_exceeds_original",
-                    f"İade edilebilecek tutar {remaining} kuruş.",
-                )
-            record.refunded_amount += refund.amount
-            remaining -= refund.amount
-            record.move_to(
-                "refunded" if remaining == 0 else "completed",
-                self._now(),
-                "refund",
-                amount=refund.amount,
-                message=refund.reason or "İade başarılı",
+            record = self.app.ledger.refund(
+                transaction_id, refund.amount, currency=refund.currency, reason=refund.reason
             )
             self._emit("refund.completed", record, refund.amount)
-            extra = {"refund_amount": str(refund.amount), "remaining_refundable": str(remaining)}
+            extra = {
+                "refund_amount": str(refund.amount),
+                "remaining_refundable": str(record.refundable),
+            }
             return json_answer(operation_result_b(record, extra))
 
         return await self.app._idempotent(request, "refund_payment", raw, produce)
@@ -439,30 +356,8 @@ class OperationRoutes:
         void: VoidRequest = _decode(body, VoidRequest)
 
         async def produce() -> web.Response:
-            record = self.app._payment(transaction_id)
-            if record.status == "canceled":
-                raise ProblemError(422, "payment_already_voided", "Ödeme zaten iptal edildi.")
-            if record.status not in ("completed", "authorized") or record.refunded_amount:
-                raise ProblemError(
-                    422,
-                    "payment_not_voidable",
-                    f"'{record.status}' durumundaki bir ödeme iptal edilemez; iade yapın.",
-                )
-            if settlement_day(record.created_at) != settlement_day(self._now()):
-                raise ProblemError(
-                    422,
-                    "void_not_allowed_after_settlement",
-                    "Gün sonu kapandı; iptal yerine iade yapın.",
-                )
-            amount = record.captured_amount if record.captured_amount is not None else record.amount
-            record.move_to(
-                "canceled",
-                self._now(),
-                "void",
-                amount=amount,
-                message=void.reason or "İptal başarılı",
-            )
-            self._emit("void.completed", record, amount)
+            record = self.app.ledger.void(transaction_id, reason=void.reason)
+            self._emit("void.completed", record, record.charged_amount)
             return json_answer(operation_result_b(record))
 
         return await self.app._idempotent(request, "void_payment", raw, produce)
@@ -483,45 +378,14 @@ class OperationRoutes:
             raise _problems(errors)
 
         async def produce() -> web.Response:
-            record = self.app._payment(transaction_id)
-            if record.operation_type != "PreAuth":
-                raise ProblemError(422, "payment_not_pre_auth", "Ödeme bir ön provizyon değil.")
-            if record.captured_amount is not None:
-                raise ProblemError(
-                    422, "payment_already_captured", "Bu ön provizyon zaten çekildi."
-                )
-            if record.status != "authorized":
-                raise ProblemError(
-                    422,
-                    "capture_not_allowed",
-                    f"'{record.status}' durumundaki bir ön provizyon çekilemez.",
-                )
-            if self._now() - record.created_at > CAPTURE_WINDOW:
-                raise ProblemError(
-                    422, "pre_auth_expired", "Ön provizyon 24 saat içinde çekilmeliydi."
-                )
-            if capture.amount.currency != record.currency:
-                raise ProblemError(
-                    422, "capture_currency_mismatch", f"Provizyonun para birimi {record.currency}."
-                )
-            if capture.amount.amount > record.amount:
-                raise ProblemError(
-                    422,
-                    "capture_amount_exceeds_authorization",
-                    f"En fazla {record.amount} kuruş çekilebilir.",
-                )
-            record.captured_amount = capture.amount.amount
-            record.move_to(
-                "completed",
-                self._now(),
-                "post_auth",
-                amount=capture.amount.amount,
-                message=capture.reason or "Çekim başarılı",
+            amount = capture.amount.amount
+            record = self.app.ledger.capture(
+                transaction_id, amount, capture.amount.currency, reason=capture.reason
             )
-            self._emit("capture.completed", record, capture.amount.amount)
+            self._emit("capture.completed", record, amount)
             extra = {
-                "captured_amount": str(capture.amount.amount),
-                "released_amount": str(record.amount - capture.amount.amount),
+                "captured_amount": str(amount),
+                "released_amount": str(record.amount - amount),
             }
             return json_answer(operation_result_b(record, extra))
 
@@ -529,12 +393,12 @@ class OperationRoutes:
 
     async def _history(self, request: web.Request) -> web.StreamResponse:
         self.app._authenticate(request)
-        record = self.app._payment(request.match_info["transaction_id"])
+        record = self.app.ledger.payment(request.match_info["transaction_id"])
         return json_answer(history_b(record))
 
     async def _three_ds_page(self, request: web.Request) -> web.StreamResponse:
         """A stand-in for the bank's 3-D Secure page that ``redirect_url`` points at."""
-        record = self.app._payment(request.match_info["transaction_id"])
+        record = self.app.ledger.payment(request.match_info["transaction_id"])
         page = (
             "<!doctype html><meta charset=utf-8><title>Payven emulator 3-D Secure</title>"
             f"<h1>Emulated bank</h1><p>3-D Secure for <code>{record.transaction_id}</code>: "
@@ -542,62 +406,3 @@ class OperationRoutes:
             "the payment with <code>POST /api/v1/payments/3d/complete</code>.</p>"
         )
         return web.Response(text=page, content_type="text/html")
-
-
-def _timed_out(outcome: CardOutcome) -> CardOutcome:
-    """The outcome of a 3-D Secure flow completed too late, whatever the card."""
-    return attrs.evolve(
-        outcome,
-        approved=False,
-        message="3D Secure süresi doldu",
-        error_code="three_ds_timeout",
-        provider_error_code=None,
-    )
-
-
-def net_amount(record: PaymentRecord) -> int:
-    """What the payment is worth now: charged (or captured) minus refunded."""
-    if not record.is_success or record.status in ("canceled", "failed"):
-        return 0
-    pre_auth = record.operation_type == "PreAuth"
-    charged = (record.captured_amount or 0) if pre_auth else record.amount
-    return charged - record.refunded_amount
-
-
-def history_b(record: PaymentRecord) -> dict[str, Any]:
-    """``OrderHistoryDto`` in generation B's snake_case: Payven's own steps, oldest first."""
-    three_ds = record.is_3d_secure
-    return {
-        "transaction_id": record.transaction_id,
-        "status": record.status,
-        "original_amount": record.amount,
-        "net_amount": net_amount(record),
-        "currency": record.currency,
-        "is_success": record.is_success,
-        "message": record.message,
-        "provider_history_available": False,
-        "internal_history": [
-            {
-                "timestamp": iso(step.timestamp),
-                "status": step.status,
-                "previous_status": step.previous_status,
-                "charge_type": step.charge_type,
-                "message": step.message,
-                "error_code": step.error_code,
-                "error_message": step.error_message,
-                "provider_transaction_id": record.provider_transaction_id,
-                "auth_code": record.auth_code,
-                "host_reference": record.host_reference,
-                "order_id": record.external_id,
-                "settlement_id": None,
-                # A JSON double in the spec; an integral number of kuruş here.
-                "amount": step.amount,
-                "md_status": "1" if three_ds else None,
-                "cavv": None,
-                "eci": "05" if three_ds else None,
-                "xid": None,
-            }
-            for step in record.history
-        ],
-        "external_history": [],
-    }
