@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -20,7 +21,7 @@ from .._json import dumps
 from .._redact import redact_text
 from ._clock import iso
 from ._ledger import LedgerError, RecordNotFound, SessionClosed, SessionExpired
-from ._records import PaymentRecord
+from ._records import CheckoutSessionRecord, PaymentRecord
 
 __all__ = [
     "GEN_A_JSON",
@@ -28,6 +29,7 @@ __all__ = [
     "IDENTITY_JSON",
     "PROBLEM_JSON",
     "ProblemError",
+    "checkout_session_b",
     "envelope",
     "history_b",
     "json_answer",
@@ -275,6 +277,39 @@ def query_result(record: PaymentRecord) -> dict[str, Any]:
         "external_query_available": True,
         "internal": query_detail(record, bank_side=False),
         "external": query_detail(record, bank_side=True),
+    }
+
+
+def checkout_session_b(
+    record: CheckoutSessionRecord, *, tenant_id: str, merchant_id: str, now: datetime
+) -> dict[str, Any]:
+    """``CheckoutSessionDto`` in generation B's snake_case, its status as of ``now``."""
+    return {
+        "session_id": record.session_id,
+        "tenant_id": tenant_id,
+        "merchant_id": merchant_id,
+        "external_merchant_id": "EMULATOR-MERCHANT",
+        "merchant_name": record.merchant_name,
+        "amount": record.amount,
+        "currency": record.currency,
+        "allowed_installments": record.allowed_installments,
+        "description": record.description,
+        "external_id": record.external_id,
+        "basket_id": record.basket_id,
+        "customer_email": record.customer_email,
+        "customer_phone": record.customer_phone,
+        "metadata": record.metadata,
+        "status": record.status_at(now),
+        "transaction_id": record.transaction_id,
+        "created_at": iso(record.created_at),
+        "expires_at": iso(record.expires_at),
+        "payment_mode": record.payment_mode,
+        "allow_pre_auth": record.allow_pre_auth,
+        "is_test_session": record.is_test_session,
+        "attempt_count": record.attempt_count,
+        "max_attempts": record.max_attempts,
+        "success_url": record.success_url,
+        "cancel_url": record.cancel_url,
     }
 
 

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ._app import EmulatorApp, RecordedRequest
 from ._clock import Clock
+from ._context import RouteContext
 from ._faults import Faults
 from ._idempotency import IdempotencyStore
 from ._ledger import Ledger
@@ -144,11 +145,9 @@ class PayvenEmulator(_Seeding):
         )
         if webhook_url is not None:
             self.webhooks.subscribe(webhook_url, webhook_secret)
-        self._app = EmulatorApp(
-            tokens=self.tokens,
+        context = RouteContext(
             ledger=self.ledger,
-            faults=self.faults,
-            limiter=self._limiter,
+            tokens=self.tokens,
             idempotency=self.idempotency,
             clock=self.clock,
             base_url=lambda: self.url,
@@ -157,6 +156,7 @@ class PayvenEmulator(_Seeding):
             on_payment=self.webhooks.payment_recorded,
             on_event=self.webhooks.emit,
         )
+        self._app = EmulatorApp(context, faults=self.faults, limiter=self._limiter)
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
 

@@ -18,27 +18,14 @@ like pay does (the same key and body replay the first answer, never moving money
 twice). Bodies are checked strictly (snake_case keys of the spec's schema, JSON
 types, no extra keys): anything else is a ``400 validation_failed``.
 
-The ledger's rules, each a ``422`` problem with the documented code:
-
-- refund: only a completed payment (``payment_not_refundable``; once fully refunded,
-  ``payment_already_refunded``); partial refunds add up to at most the captured amount
-  (``refund_exceeds_original``); the currency is the payment's
-  (``refund_currency_mismatch``). The status becomes ``refunded`` when nothing is left.
-- void: only a completed payment or an uncaptured pre-auth with nothing refunded
-  (``payment_not_voidable``), once (``payment_already_voided``), on the day it was
-  made in Turkish time, UTC+3, by the emulator's clock
-  (``void_not_allowed_after_settlement``). The status becomes ``canceled``.
-- capture: only a pre-auth (``payment_not_pre_auth``), once
-  (``payment_already_captured``), while authorised (``capture_not_allowed``), within
-  24 hours of it (``pre_auth_expired``), for at most the authorised amount
-  (``capture_amount_exceeds_authorization``) in its currency
-  (``capture_currency_mismatch``).
-- a direct payment the bank declines is a ``422`` problem with the card's code and
-  ``provider_error_code`` (the payment is still recorded, ``failed``). A 3-D Secure
-  init never charges: the card's outcome is applied at complete, which answers ``200``
-  with ``is_success: false`` and ``status: failed`` for a decline, as the spec
-  describes. The 3-D Secure-required test card is approved there. A complete more than
-  15 minutes after init fails with ``three_ds_timeout``.
+The ledger's rules (refund, void, capture, 3-D Secure) are
+:class:`~payven_async.testing.Ledger`'s; each refusal is a ``422`` problem with the
+documented code (``404 payment_not_found`` for an unknown payment). A direct payment
+the bank declines is a ``422`` problem with the card's code and
+``provider_error_code`` (the payment is still recorded, ``failed``). A 3-D Secure
+init never charges: the card's outcome is applied at complete, which answers ``200``
+with ``is_success: false`` and ``status: failed`` for a decline, as the spec
+describes.
 
 Refunds, voids and captures send ``refund.completed``, ``void.completed`` and
 ``capture.completed`` webhook events; payments the usual ``payment.*`` ones.
@@ -47,9 +34,9 @@ Refunds, voids and captures send ``refund.completed``, ``void.completed`` and
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Mapping
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
 
 from aiohttp import web
 
@@ -60,11 +47,8 @@ from ..models import CaptureRequest, PaymentRequest, RefundRequest, ThreeDSInitR
 from ._answers import ProblemError, history_b, json_answer, operation_result_b
 from ._checks import MAX_INSTALLMENT, MIN_AMOUNT, SUPPORTED_CURRENCIES, type_problems
 from ._checks import validation_problem as _validation_problem
+from ._context import RouteContext
 from ._ledger import Charge
-from ._records import PaymentRecord
-
-if TYPE_CHECKING:
-    from ._app import EmulatorApp
 
 __all__ = ["OperationRoutes", "check_card_payment"]
 
@@ -186,18 +170,11 @@ def check_card_payment(body: dict[str, Any], cls: type[Any], today: date) -> Any
 
 
 class OperationRoutes:
-    """The payment-operation routes of one :class:`~payven_async.testing._app.EmulatorApp`.
+    """The payment-operation routes, over one
+    :class:`~payven_async.testing._context.RouteContext`."""
 
-    :param on_event: told of every refund, void and capture (``emu.webhooks.emit``).
-    """
-
-    def __init__(
-        self,
-        app: EmulatorApp,
-        on_event: Callable[[str, Mapping[str, Any]], object] | None = None,
-    ) -> None:
-        self.app = app
-        self.on_event = on_event
+    def __init__(self, context: RouteContext) -> None:
+        self.context = context
 
     def register(self, router: web.UrlDispatcher) -> None:
         """Add the routes (named as in the module's table) to ``router``."""
@@ -212,48 +189,18 @@ class OperationRoutes:
         add("GET", f"{base}/history", self._history, name="payment_history")
         add("GET", "/emulator/3ds/{transaction_id}", self._three_ds_page, name="three_ds_page")
 
-    # --- shared steps -----------------------------------------------------------------
-
-    def _now(self) -> datetime:
-        return self.app.clock.utcnow()
-
-    async def _body(self, request: web.Request) -> tuple[bytes, dict[str, Any]]:
-        # The void body is optional: an empty one is an empty object.
-        if not request.can_read_body:
-            return b"", {}
-        return await self.app._json_body(request)
-
-    def _emit(self, event_type: str, record: PaymentRecord, amount: int) -> None:
-        if self.on_event is None:
-            return
-        self.on_event(
-            event_type,
-            {
-                "transaction_id": record.transaction_id,
-                "status": record.status,
-                "amount": amount,
-                "currency": record.currency,
-                "merchant_id": self.app.merchant_id,
-                "provider_transaction_id": record.provider_transaction_id,
-                "auth_code": record.auth_code,
-                "error_code": None,
-                "error_message": None,
-                "masked_card_number": record.masked_card_number,
-                "card_brand": record.card_brand,
-            },
-        )
-
     # --- payments ---------------------------------------------------------------------
 
     async def _create_payment(self, request: web.Request) -> web.StreamResponse:
-        self.app._authenticate(request)
-        raw, body = await self.app._json_body(request)
-        payment: PaymentRequest = check_card_payment(body, PaymentRequest, self._now().date())
+        self.context.authenticate(request)
+        raw, body = await self.context.json_body(request)
+        payment: PaymentRequest = check_card_payment(
+            body, PaymentRequest, self.context.now().date()
+        )
 
         async def produce() -> web.Response:
-            record = self.app.ledger.charge(Charge.of(payment))
-            if self.app.on_payment is not None:
-                self.app.on_payment(record)
+            record = self.context.ledger.charge(Charge.of(payment))
+            self.context.payment_recorded(record)
             if not record.is_success:
                 # Generation B answers a bank decline as a 422 problem.
                 raise ProblemError(
@@ -264,20 +211,20 @@ class OperationRoutes:
                 )
             return json_answer(operation_result_b(record))
 
-        return await self.app._idempotent(request, "create_payment", raw, produce)
+        return await self.context.idempotent(request, "create_payment", raw, produce)
 
     async def _init_3ds(self, request: web.Request) -> web.StreamResponse:
-        self.app._authenticate(request)
-        raw, body = await self.app._json_body(request)
+        self.context.authenticate(request)
+        raw, body = await self.context.json_body(request)
         if body.get("callback_url") is None:
             raise _problems({"callback_url": ["Zorunlu alan."]})
         payment: ThreeDSInitRequest = check_card_payment(
-            body, ThreeDSInitRequest, self._now().date()
+            body, ThreeDSInitRequest, self.context.now().date()
         )
 
         async def produce() -> web.Response:
-            record = self.app.ledger.init_3ds(Charge.of(payment))
-            page = f"{self.app._base_url()}/emulator/3ds/{record.transaction_id}"
+            record = self.context.ledger.init_3ds(Charge.of(payment))
+            page = f"{self.context.base_url}/emulator/3ds/{record.transaction_id}"
             form = (
                 f'<form id="pv3ds" method="GET" action="{html.escape(page)}"></form>'
                 "<script>document.getElementById('pv3ds').submit();</script>"
@@ -285,11 +232,11 @@ class OperationRoutes:
             extra = {"redirect_url": page, "redirect_method": "GET", "html_content": form}
             return json_answer(operation_result_b(record, extra))
 
-        return await self.app._idempotent(request, "init_3ds", raw, produce)
+        return await self.context.idempotent(request, "init_3ds", raw, produce)
 
     async def _complete_3ds(self, request: web.Request) -> web.StreamResponse:
-        self.app._authenticate(request)
-        raw, body = await self.app._json_body(request)
+        self.context.authenticate(request)
+        raw, body = await self.context.json_body(request)
         errors: dict[str, list[str]] = {}
         extra_keys = sorted(set(body) - {"transaction_id", "need_verification"})
         for key in extra_keys:
@@ -304,19 +251,18 @@ class OperationRoutes:
         transaction_id: str = body["transaction_id"]
 
         async def produce() -> web.Response:
-            record = self.app.ledger.complete_3ds(transaction_id)
-            if self.app.on_payment is not None:
-                self.app.on_payment(record)
+            record = self.context.ledger.complete_3ds(transaction_id)
+            self.context.payment_recorded(record)
             return json_answer(operation_result_b(record))
 
-        return await self.app._idempotent(request, "complete_3ds", raw, produce)
+        return await self.context.idempotent(request, "complete_3ds", raw, produce)
 
     # --- after the payment ------------------------------------------------------------
 
     async def _refund(self, request: web.Request) -> web.StreamResponse:
-        self.app._authenticate(request)
+        self.context.authenticate(request)
         transaction_id = request.match_info["transaction_id"]
-        raw, body = await self.app._json_body(request)
+        raw, body = await self.context.json_body(request)
         body = dict(body)
         _take_transaction_id(body, transaction_id)
         if body.get("amount") is None:
@@ -335,37 +281,37 @@ class OperationRoutes:
             raise _problems(errors)
 
         async def produce() -> web.Response:
-            record = self.app.ledger.refund(
+            record = self.context.ledger.refund(
                 transaction_id, refund.amount, currency=refund.currency, reason=refund.reason
             )
-            self._emit("refund.completed", record, refund.amount)
+            self.context.operation_completed("refund.completed", record)
             extra = {
                 "refund_amount": str(refund.amount),
                 "remaining_refundable": str(record.refundable),
             }
             return json_answer(operation_result_b(record, extra))
 
-        return await self.app._idempotent(request, "refund_payment", raw, produce)
+        return await self.context.idempotent(request, "refund_payment", raw, produce)
 
     async def _void(self, request: web.Request) -> web.StreamResponse:
-        self.app._authenticate(request)
+        self.context.authenticate(request)
         transaction_id = request.match_info["transaction_id"]
-        raw, body = await self._body(request)
+        raw, body = await self.context.json_body(request, optional=True)
         body = dict(body)
         _take_transaction_id(body, transaction_id)
         void: VoidRequest = _decode(body, VoidRequest)
 
         async def produce() -> web.Response:
-            record = self.app.ledger.void(transaction_id, reason=void.reason)
-            self._emit("void.completed", record, record.charged_amount)
+            record = self.context.ledger.void(transaction_id, reason=void.reason)
+            self.context.operation_completed("void.completed", record)
             return json_answer(operation_result_b(record))
 
-        return await self.app._idempotent(request, "void_payment", raw, produce)
+        return await self.context.idempotent(request, "void_payment", raw, produce)
 
     async def _capture(self, request: web.Request) -> web.StreamResponse:
-        self.app._authenticate(request)
+        self.context.authenticate(request)
         transaction_id = request.match_info["transaction_id"]
-        raw, body = await self.app._json_body(request)
+        raw, body = await self.context.json_body(request)
         body = dict(body)
         _take_transaction_id(body, transaction_id)
         if body.get("amount") is None:
@@ -379,26 +325,26 @@ class OperationRoutes:
 
         async def produce() -> web.Response:
             amount = capture.amount.amount
-            record = self.app.ledger.capture(
+            record = self.context.ledger.capture(
                 transaction_id, amount, capture.amount.currency, reason=capture.reason
             )
-            self._emit("capture.completed", record, amount)
+            self.context.operation_completed("capture.completed", record)
             extra = {
                 "captured_amount": str(amount),
                 "released_amount": str(record.amount - amount),
             }
             return json_answer(operation_result_b(record, extra))
 
-        return await self.app._idempotent(request, "capture_payment", raw, produce)
+        return await self.context.idempotent(request, "capture_payment", raw, produce)
 
     async def _history(self, request: web.Request) -> web.StreamResponse:
-        self.app._authenticate(request)
-        record = self.app.ledger.payment(request.match_info["transaction_id"])
+        self.context.authenticate(request)
+        record = self.context.ledger.payment(request.match_info["transaction_id"])
         return json_answer(history_b(record))
 
     async def _three_ds_page(self, request: web.Request) -> web.StreamResponse:
         """A stand-in for the bank's 3-D Secure page that ``redirect_url`` points at."""
-        record = self.app.ledger.payment(request.match_info["transaction_id"])
+        record = self.context.ledger.payment(request.match_info["transaction_id"])
         page = (
             "<!doctype html><meta charset=utf-8><title>Payven emulator 3-D Secure</title>"
             f"<h1>Emulated bank</h1><p>3-D Secure for <code>{record.transaction_id}</code>: "
