@@ -29,6 +29,7 @@ __all__ = [
     "IDENTITY_JSON",
     "PROBLEM_JSON",
     "ProblemError",
+    "camel",
     "checkout_session_b",
     "envelope",
     "history_b",
@@ -207,12 +208,13 @@ def operation_result_b(
 
 def operation_result_a(record: PaymentRecord) -> dict[str, Any]:
     """``PaymentOperationResultDto`` in generation A's camelCase (the same fields)."""
-    return {_camel(key): value for key, value in operation_result_b(record).items()}
+    return {camel(key): value for key, value in operation_result_b(record).items()}
 
 
-def _camel(name: str) -> str:
+def camel(name: str) -> str:
+    """A snake_case name in generation A's camelCase (``transaction_id`` -> ``transactionId``)."""
     head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def payment_status_b(record: PaymentRecord) -> dict[str, Any]:

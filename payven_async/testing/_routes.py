@@ -24,6 +24,7 @@ import html
 
 from aiohttp import web
 
+from ..models import PayRequest
 from ._answers import (
     GEN_A_JSON,
     GEN_B_JSON,
@@ -36,7 +37,7 @@ from ._answers import (
     payment_status_b,
     query_result,
 )
-from ._checks import check_pay_request, check_session_request, only_keys
+from ._checks import check_card_request, check_session_request, only_keys
 from ._clock import iso
 from ._context import RouteContext
 from ._ledger import Charge
@@ -155,7 +156,7 @@ class CoreRoutes:
     async def _pay(self, request: web.Request) -> web.StreamResponse:
         self.context.authenticate(request)
         raw, body = await self.context.json_body(request)
-        pay = check_pay_request(body, self.context.now().date())
+        pay = check_card_request(body, PayRequest, style="camel", today=self.context.now().date())
         session_id = request.match_info["session_id"]
 
         async def produce() -> web.Response:
