@@ -16,7 +16,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -30,6 +30,8 @@ from ._records import PaymentRecord
 from ._tokens import TokenError, TokenIssuer
 
 __all__ = ["EventHook", "PaymentHook", "RouteContext"]
+
+T = TypeVar("T")
 
 #: Told of every charge attempt a pay or payment records (webhooks listen here).
 PaymentHook = Callable[[PaymentRecord], object]
@@ -145,6 +147,19 @@ class RouteContext:
         if not isinstance(payload, dict):
             raise ProblemError(400, "invalid_json", "İstek gövdesi bir JSON nesnesi olmalı.")
         return raw, payload
+
+    async def authenticated_body(
+        self,
+        request: web.Request,
+        check: Callable[[dict[str, Any]], T],
+        *,
+        optional: bool = False,
+    ) -> tuple[bytes, T]:
+        """Authenticate ``request``, read its JSON body and ``check`` it: the raw body and
+        what ``check`` made of it (see :meth:`authenticate` and :meth:`json_body`)."""
+        self.authenticate(request)
+        raw, body = await self.json_body(request, optional=optional)
+        return raw, check(body)
 
     async def idempotent(
         self,

@@ -38,7 +38,7 @@ import secrets
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -65,6 +65,8 @@ __all__ = [
     "SessionExpired",
     "settlement_day",
 ]
+
+R = TypeVar("R")
 
 #: How long a pre-auth can be captured.
 CAPTURE_WINDOW = timedelta(hours=24)
@@ -152,6 +154,13 @@ class Charge:
         )
 
 
+def _find(records: Mapping[str, R], key: str, code: str, detail: str) -> R:
+    record = records.get(key)
+    if record is None:
+        raise RecordNotFound(code, detail)
+    return record
+
+
 def _timed_out(outcome: CardOutcome) -> CardOutcome:
     """The outcome of a 3-D Secure flow completed too late, whatever the card."""
     return attrs.evolve(
@@ -200,20 +209,14 @@ class Ledger:
 
         :raises RecordNotFound: ``session_not_found``.
         """
-        record = self.sessions.get(session_id)
-        if record is None:
-            raise RecordNotFound("session_not_found", "Checkout oturumu bulunamadı.")
-        return record
+        return _find(self.sessions, session_id, "session_not_found", "Checkout oturumu bulunamadı.")
 
     def payment(self, transaction_id: str) -> PaymentRecord:
         """The payment ``transaction_id``.
 
         :raises RecordNotFound: ``payment_not_found``.
         """
-        record = self.payments.get(transaction_id)
-        if record is None:
-            raise RecordNotFound("payment_not_found", "Ödeme bulunamadı.")
-        return record
+        return _find(self.payments, transaction_id, "payment_not_found", "Ödeme bulunamadı.")
 
     # --- checkout sessions --------------------------------------------------------------------
 

@@ -34,10 +34,18 @@ Refunds, voids and captures send ``refund.completed``, ``void.completed`` and
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from aiohttp import web
 
-from ..models import PaymentRequest, ThreeDSInitRequest
+from ..models import (
+    CaptureRequest,
+    PaymentRequest,
+    RefundRequest,
+    ThreeDSInitRequest,
+    VoidRequest,
+)
 from ._answers import ProblemError, history_b, json_answer, operation_result_b
 from ._checks import (
     check_capture,
@@ -48,11 +56,20 @@ from ._checks import (
 )
 from ._context import RouteContext
 from ._ledger import Charge
+from ._records import PaymentRecord
 
 __all__ = ["OperationRoutes"]
 
+M = TypeVar("M")
+
 #: What a direct payment's body must have (``CreatePaymentRequest``).
 _PAYMENT_REQUIRED = ("amount", "amount.currency", "card", "installment")
+#: The webhook event each operation sends.
+_EVENTS = {
+    "refund_payment": "refund.completed",
+    "void_payment": "void.completed",
+    "capture_payment": "capture.completed",
+}
 
 
 class OperationRoutes:
@@ -77,15 +94,19 @@ class OperationRoutes:
 
     # --- payments ---------------------------------------------------------------------
 
-    async def _create_payment(self, request: web.Request) -> web.StreamResponse:
-        self.context.authenticate(request)
-        raw, body = await self.context.json_body(request)
-        payment = check_card_request(
+    def _card_request(self, cls: type[M], *required: str) -> Callable[[dict[str, Any]], M]:
+        """The check of a body that charges a card: ``cls``, snake_case, dated today."""
+        return lambda body: check_card_request(
             body,
-            PaymentRequest,
+            cls,
             style="snake",
             today=self.context.now().date(),
-            required=_PAYMENT_REQUIRED,
+            required=(*_PAYMENT_REQUIRED, *required),
+        )
+
+    async def _create_payment(self, request: web.Request) -> web.StreamResponse:
+        raw, payment = await self.context.authenticated_body(
+            request, self._card_request(PaymentRequest)
         )
 
         async def produce() -> web.Response:
@@ -104,14 +125,8 @@ class OperationRoutes:
         return await self.context.idempotent(request, "create_payment", raw, produce)
 
     async def _init_3ds(self, request: web.Request) -> web.StreamResponse:
-        self.context.authenticate(request)
-        raw, body = await self.context.json_body(request)
-        payment = check_card_request(
-            body,
-            ThreeDSInitRequest,
-            style="snake",
-            today=self.context.now().date(),
-            required=(*_PAYMENT_REQUIRED, "callback_url"),
+        raw, payment = await self.context.authenticated_body(
+            request, self._card_request(ThreeDSInitRequest, "callback_url")
         )
 
         async def produce() -> web.Response:
@@ -127,9 +142,7 @@ class OperationRoutes:
         return await self.context.idempotent(request, "init_3ds", raw, produce)
 
     async def _complete_3ds(self, request: web.Request) -> web.StreamResponse:
-        self.context.authenticate(request)
-        raw, body = await self.context.json_body(request)
-        transaction_id = check_complete_3ds(body)
+        raw, transaction_id = await self.context.authenticated_body(request, check_complete_3ds)
 
         async def produce() -> web.Response:
             record = self.context.ledger.complete_3ds(transaction_id)
@@ -140,57 +153,60 @@ class OperationRoutes:
 
     # --- after the payment ------------------------------------------------------------
 
-    async def _refund(self, request: web.Request) -> web.StreamResponse:
-        self.context.authenticate(request)
+    async def _operate(
+        self,
+        request: web.Request,
+        route: str,
+        check: Callable[[dict[str, Any], str], M],
+        act: Callable[[str, M], tuple[PaymentRecord, Mapping[str, str] | None]],
+        *,
+        optional_body: bool = False,
+    ) -> web.Response:
+        """An operation on the payment in the path: check the body, then (once per
+        ``Idempotency-Key``) ``act`` on the ledger, send its ``<kind>.completed`` event and
+        answer the payment with the properties ``act`` adds."""
         transaction_id = request.match_info["transaction_id"]
-        raw, body = await self.context.json_body(request)
-        refund = check_refund(body, transaction_id)
+        raw, checked = await self.context.authenticated_body(
+            request, lambda body: check(body, transaction_id), optional=optional_body
+        )
 
         async def produce() -> web.Response:
-            record = self.context.ledger.refund(
-                transaction_id, refund.amount, currency=refund.currency, reason=refund.reason
-            )
-            self.context.operation_completed("refund.completed", record)
-            extra = {
-                "refund_amount": str(refund.amount),
-                "remaining_refundable": str(record.refundable),
-            }
+            record, extra = act(transaction_id, checked)
+            self.context.operation_completed(_EVENTS[route], record)
             return json_answer(operation_result_b(record, extra))
 
-        return await self.context.idempotent(request, "refund_payment", raw, produce)
+        return await self.context.idempotent(request, route, raw, produce)
+
+    async def _refund(self, request: web.Request) -> web.StreamResponse:
+        def refund(
+            transaction_id: str, body: RefundRequest
+        ) -> tuple[PaymentRecord, dict[str, str]]:
+            record = self.context.ledger.refund(
+                transaction_id, body.amount, currency=body.currency, reason=body.reason
+            )
+            left = record.refundable
+            return record, {"refund_amount": str(body.amount), "remaining_refundable": str(left)}
+
+        return await self._operate(request, "refund_payment", check_refund, refund)
 
     async def _void(self, request: web.Request) -> web.StreamResponse:
-        self.context.authenticate(request)
-        transaction_id = request.match_info["transaction_id"]
-        raw, body = await self.context.json_body(request, optional=True)
-        void = check_void(body, transaction_id)
+        def void(transaction_id: str, body: VoidRequest) -> tuple[PaymentRecord, None]:
+            return self.context.ledger.void(transaction_id, reason=body.reason), None
 
-        async def produce() -> web.Response:
-            record = self.context.ledger.void(transaction_id, reason=void.reason)
-            self.context.operation_completed("void.completed", record)
-            return json_answer(operation_result_b(record))
-
-        return await self.context.idempotent(request, "void_payment", raw, produce)
+        return await self._operate(request, "void_payment", check_void, void, optional_body=True)
 
     async def _capture(self, request: web.Request) -> web.StreamResponse:
-        self.context.authenticate(request)
-        transaction_id = request.match_info["transaction_id"]
-        raw, body = await self.context.json_body(request)
-        capture = check_capture(body, transaction_id)
-
-        async def produce() -> web.Response:
-            amount = capture.amount.amount
+        def capture(
+            transaction_id: str, body: CaptureRequest
+        ) -> tuple[PaymentRecord, dict[str, str]]:
+            amount, currency = body.amount.amount, body.amount.currency
             record = self.context.ledger.capture(
-                transaction_id, amount, capture.amount.currency, reason=capture.reason
+                transaction_id, amount, currency, reason=body.reason
             )
-            self.context.operation_completed("capture.completed", record)
-            extra = {
-                "captured_amount": str(amount),
-                "released_amount": str(record.amount - amount),
-            }
-            return json_answer(operation_result_b(record, extra))
+            released = record.amount - amount
+            return record, {"captured_amount": str(amount), "released_amount": str(released)}
 
-        return await self.context.idempotent(request, "capture_payment", raw, produce)
+        return await self._operate(request, "capture_payment", check_capture, capture)
 
     async def _history(self, request: web.Request) -> web.StreamResponse:
         self.context.authenticate(request)

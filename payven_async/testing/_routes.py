@@ -95,9 +95,7 @@ class CoreRoutes:
     # --- checkout sessions ------------------------------------------------------------
 
     async def _create_session(self, request: web.Request) -> web.StreamResponse:
-        self.context.authenticate(request)
-        raw, body = await self.context.json_body(request)
-        session_request = check_session_request(body)
+        raw, session_request = await self.context.authenticated_body(request, check_session_request)
 
         async def produce() -> web.Response:
             record = self.context.ledger.open_session(
@@ -154,10 +152,13 @@ class CoreRoutes:
     # --- pay (generation A) -------------------------------------------------------------
 
     async def _pay(self, request: web.Request) -> web.StreamResponse:
-        self.context.authenticate(request)
-        raw, body = await self.context.json_body(request)
-        pay = check_card_request(body, PayRequest, style="camel", today=self.context.now().date())
         session_id = request.match_info["session_id"]
+        raw, pay = await self.context.authenticated_body(
+            request,
+            lambda body: check_card_request(
+                body, PayRequest, style="camel", today=self.context.now().date()
+            ),
+        )
 
         async def produce() -> web.Response:
             record = self.context.ledger.pay(session_id, Charge.of(pay))
