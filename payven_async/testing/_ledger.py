@@ -485,6 +485,7 @@ class Ledger:
     ) -> PaymentRecord:
         """A new payment for ``charge``: answered by ``outcome`` now, or (3-D Secure) waiting."""
         now = self._clock.utcnow()
+        # Every payment starts as one waiting for the bank; a direct one is answered at once.
         record = PaymentRecord(
             transaction_id=str(uuid.uuid4()),
             amount=charge.amount,
