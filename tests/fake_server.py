@@ -9,9 +9,10 @@ replaced by a handler for one test. (The full protocol emulator lives in
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import attrs
@@ -23,6 +24,21 @@ CLIENT_ID = "pvk_test_client"
 CLIENT_SECRET = "sk_test_5ecret-value-XYZ"
 SLUG = "acme"
 TRANSACTION_ID = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
+
+
+@contextlib.asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """Serve ``app`` on a free 127.0.0.1 port while inside; yields its base URL."""
+    # Handlers whose client went away are cancelled, and shutdown does not wait long
+    # for a handler a test left held on purpose.
+    runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
 
 
 def make_jwt(exp: float, subject: str = "merchant") -> str:

@@ -2,23 +2,26 @@
 
 The ``fake_payven`` fixture runs in the test's event loop, which a sync test does not
 have (and a blocking call would stall). :class:`ThreadedFakePayven` runs the same app
-in a background thread with a loop of its own; :class:`Gate` lets a test hold chosen
+in a background thread with a loop of its own (a
+:class:`~payven_async.testing._thread_loop.ThreadLoop`); :class:`Gate` lets a test hold chosen
 requests inside the server until it opens the gate.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
 import pytest
-from aiohttp import web
 
-from .fake_server import FakePayven
+from payven_async.testing._thread_loop import ThreadLoop
+
+from .fake_server import FakePayven, serving
 
 #: A safety valve, never a measurement: how long a helper waits before giving up.
 PATIENCE = 30.0
@@ -65,11 +68,7 @@ class ThreadedFakePayven:
 
     def __init__(self, fake: FakePayven | None = None) -> None:
         self.fake = fake if fake is not None else FakePayven()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="fake-payven", daemon=True)
+        self._thread = ThreadLoop(self._serving, name="fake-payven")
 
     @property
     def url(self) -> str:
@@ -78,10 +77,6 @@ class ThreadedFakePayven:
 
     def __enter__(self) -> ThreadedFakePayven:
         self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            self._thread.join()
-            raise self._error
         return self
 
     def __exit__(
@@ -90,42 +85,17 @@ class ThreadedFakePayven:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._loop is not None
-        assert self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join()
+        self._thread.stop()
 
     def call_soon(self, function: Callable[..., Any], *args: Any) -> None:
         """Run ``function(*args)`` in the server's loop (thread-safe)."""
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(function, *args)
+        self._thread.call_soon(function, *args)
 
-    def _run(self) -> None:
-        asyncio.run(self._serve())
-
-    async def _serve(self) -> None:
-        try:
-            self._loop = asyncio.get_running_loop()
-            self._stop = asyncio.Event()
-            # Handlers whose client went away are cancelled, and shutdown does not wait
-            # long for a handler a test left held on purpose.
-            runner = web.AppRunner(self.fake.app(), handler_cancellation=True, shutdown_timeout=1.0)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-            return
-        try:
-            server = site._server
-            assert server is not None
-            port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-            self.fake.url = f"http://127.0.0.1:{port}"
-            self._ready.set()
-            await self._stop.wait()
-        finally:
-            await runner.cleanup()
+    @contextlib.asynccontextmanager
+    async def _serving(self) -> AsyncIterator[None]:
+        async with serving(self.fake.app()) as url:
+            self.fake.url = url
+            yield
 
 
 class Gate:

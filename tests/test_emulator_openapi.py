@@ -46,11 +46,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from payven_async import CheckoutPaymentMode, CheckoutSessionRequest, OperationType
+from payven_async import CheckoutPaymentMode, CheckoutSessionRequest, OperationType, PayRequest
 from payven_async._converters import encode
 from payven_async.testing import PayvenEmulator
 from payven_async.testing._answers import ProblemError
-from payven_async.testing._checks import check_pay_request
+from payven_async.testing._checks import check_card_request
 
 from .emulator_support import APPROVED, INSUFFICIENT, Raw, pay_body, pay_request
 
@@ -360,7 +360,9 @@ def test_every_pay_body_the_emulator_accepts_is_valid_generation_a(
         _mutate(body, mutation)
     rejected: ProblemError | None = None
     try:
-        check_pay_request(copy.deepcopy(body), datetime.now().date())
+        check_card_request(
+            copy.deepcopy(body), PayRequest, style="camel", today=datetime.now().date()
+        )
     except ProblemError as error:
         rejected = error
     if rejected is not None:

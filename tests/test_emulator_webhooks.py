@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import http.server
+import contextlib
 import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -23,8 +22,10 @@ from payven_async import (
     verify_webhook,
 )
 from payven_async.testing import PayvenEmulator, SyncPayvenEmulator
+from payven_async.testing._thread_loop import ThreadLoop
 
 from .emulator_support import APPROVED, INSUFFICIENT, pay_request
+from .fake_server import serving
 
 SECRET = "whsec_emulator_tests"
 FAST = (0.0, 0.0, 0.0, 0.0, 0.0)
@@ -62,23 +63,25 @@ class Receiver:
         return web.Response(status=status, headers=headers)
 
 
+@contextlib.asynccontextmanager
+async def receiving(hook: Receiver) -> AsyncIterator[Receiver]:
+    """Serve ``hook`` on a free loopback port while inside (its ``url`` set)."""
+    app = web.Application()
+    app.router.add_route("POST", "/{tail:.*}", hook.handle)
+    async with serving(app) as url:
+        hook.url = f"{url}/hooks/payven"
+        try:
+            yield hook
+        finally:
+            if hook.hold is not None:
+                hook.hold.set()
+
+
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     """A Receiver served on a free loopback port for the test's duration."""
-    hook = Receiver()
-    app = web.Application()
-    app.router.add_route("POST", "/{tail:.*}", hook.handle)
-    runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    hook.url = f"http://127.0.0.1:{runner.addresses[0][1]}/hooks/payven"
-    try:
+    async with receiving(Receiver()) as hook:
         yield hook
-    finally:
-        if hook.hold is not None:
-            hook.hold.set()
-        await runner.cleanup()
 
 
 async def pay(client: PayvenClient, number: str = APPROVED, **fields: Any) -> str | None:
@@ -390,45 +393,21 @@ def test_bad_webhook_url_is_refused() -> None:
 # --- the blocking twin ----------------------------------------------------------------
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    """A blocking receiver: records each POST's headers and body, answers 204."""
-
-    received: list[tuple[dict[str, str], bytes]]
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(length)
-        self.received.append((dict(self.headers.items()), body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet."""
-
-
 @pytest.fixture
-def blocking_receiver() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
-    """A stdlib HTTP server on a loopback thread: its URL and what it received."""
-    received: list[tuple[dict[str, str], bytes]] = []
-    handler = type("Handler", (_Handler,), {"received": received})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def blocking_receiver() -> Iterator[Receiver]:
+    """A Receiver served from a thread of its own, for tests without an event loop."""
+    server = ThreadLoop(lambda: receiving(Receiver()), name="webhook-receiver")
+    hook = server.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+        yield hook
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+        server.stop()
 
 
-def test_sync_emulator_delivers_and_drains(
-    blocking_receiver: tuple[str, list[tuple[dict[str, str], bytes]]],
-) -> None:
+def test_sync_emulator_delivers_and_drains(blocking_receiver: Receiver) -> None:
     """SyncPayvenEmulator delivers too; drain_webhooks blocks until the delivery is done."""
-    url, received = blocking_receiver
     with (
-        SyncPayvenEmulator(webhook_url=url, webhook_secret=SECRET) as emu,
+        SyncPayvenEmulator(webhook_url=blocking_receiver.url, webhook_secret=SECRET) as emu,
         emu.client() as client,
     ):
         session = client.create_checkout_session(CheckoutSessionRequest(amount=15000))
@@ -437,6 +416,6 @@ def test_sync_emulator_delivers_and_drains(
         emu.drain_webhooks()
         now = emu.clock.now()
         assert emu.webhooks.deliveries[0].state == "delivered"
-    (headers, body) = received[0]
-    event = verify_webhook(body, headers, SECRET, now=now)
+    delivery = blocking_receiver.received[0]
+    event = verify_webhook(delivery.body, delivery.headers, SECRET, now=now)
     assert event.data.transaction_id == result.transaction_id

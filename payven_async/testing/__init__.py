@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from ._clock import Clock
     from ._emulator import PayvenEmulator, SyncPayvenEmulator
     from ._faults import ROUTES, Fault, FaultKind, Faults
-    from ._ledger import CheckoutSessionRecord, Ledger, PaymentRecord
+    from ._ledger import Ledger, LedgerError
+    from ._records import CheckoutSessionRecord, PaymentRecord
     from ._webhooks import WebhookAttempt, WebhookDelivery, Webhooks, WebhookSubscription
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "FaultKind",
     "Faults",
     "Ledger",
+    "LedgerError",
     "PaymentRecord",
     "PayvenEmulator",
     "RecordedRequest",
@@ -56,13 +58,14 @@ _HOMES = {
     "ROUTES": "._faults",
     "TEST_CARDS": "._cards",
     "CardOutcome": "._cards",
-    "CheckoutSessionRecord": "._ledger",
+    "CheckoutSessionRecord": "._records",
     "Clock": "._clock",
     "Fault": "._faults",
     "FaultKind": "._faults",
     "Faults": "._faults",
     "Ledger": "._ledger",
-    "PaymentRecord": "._ledger",
+    "LedgerError": "._ledger",
+    "PaymentRecord": "._records",
     "PayvenEmulator": "._emulator",
     "RecordedRequest": "._app",
     "SyncPayvenEmulator": "._emulator",

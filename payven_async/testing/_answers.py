@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -19,7 +20,8 @@ from aiohttp import web
 from .._json import dumps
 from .._redact import redact_text
 from ._clock import iso
-from ._ledger import PaymentRecord
+from ._ledger import LedgerError, RecordNotFound, SessionClosed, SessionExpired
+from ._records import CheckoutSessionRecord, PaymentRecord
 
 __all__ = [
     "GEN_A_JSON",
@@ -27,8 +29,12 @@ __all__ = [
     "IDENTITY_JSON",
     "PROBLEM_JSON",
     "ProblemError",
+    "camel",
+    "checkout_session_b",
     "envelope",
+    "history_b",
     "json_answer",
+    "ledger_problem",
     "operation_result_a",
     "operation_result_b",
     "payment_status_b",
@@ -122,6 +128,21 @@ class ProblemError(Exception):
         self.headers = dict(headers or {})
 
 
+#: The status a ledger refusal is answered with, by kind; anything else is a 422.
+_LEDGER_STATUS: tuple[tuple[type[LedgerError], int], ...] = (
+    (RecordNotFound, 404),
+    (SessionClosed, 409),
+    (SessionExpired, 410),
+)
+
+
+def ledger_problem(error: LedgerError) -> ProblemError:
+    """The problem a ledger refusal is answered with: its code and detail, and a status
+    by kind (404 not found, 409 session closed, 410 session expired, else 422)."""
+    status = next((status for kind, status in _LEDGER_STATUS if isinstance(error, kind)), 422)
+    return ProblemError(status, error.code, error.detail)
+
+
 def problem_body(
     error: ProblemError, *, correlation_id: str, instance: str | None = None
 ) -> dict[str, Any]:
@@ -170,19 +191,6 @@ def envelope(
 # --- resource shapes ---------------------------------------------------------------
 
 
-def operation_result_a(record: PaymentRecord) -> dict[str, Any]:
-    """``PaymentOperationResultDto`` in generation A's camelCase."""
-    return {
-        "transactionId": record.transaction_id,
-        "status": record.status,
-        "isSuccess": record.is_success,
-        "message": record.message,
-        "errorCode": record.error_code,
-        "providerErrorCode": record.provider_error_code,
-        "extraProperties": record.extra_properties(),
-    }
-
-
 def operation_result_b(
     record: PaymentRecord, extra: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
@@ -198,25 +206,27 @@ def operation_result_b(
     }
 
 
+def operation_result_a(record: PaymentRecord) -> dict[str, Any]:
+    """``PaymentOperationResultDto`` in generation A's camelCase (the same fields)."""
+    return {camel(key): value for key, value in operation_result_b(record).items()}
+
+
+def camel(name: str) -> str:
+    """A snake_case name in generation A's camelCase (``transaction_id`` -> ``transactionId``)."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def payment_status_b(record: PaymentRecord) -> dict[str, Any]:
-    """``PaymentStatusDto`` in generation B's snake_case."""
+    """``PaymentStatusDto`` in generation B's snake_case: the operation result, and more."""
     return {
-        "transaction_id": record.transaction_id,
-        "status": record.status,
-        "is_success": record.is_success,
-        "message": record.message,
-        "error_code": record.error_code,
-        "provider_error_code": record.provider_error_code,
-        "extra_properties": record.extra_properties(),
+        **operation_result_b(record),
         "amount": record.amount,
         "currency": record.currency,
         "is3_d_secure": record.is_3d_secure,
         "created": iso(record.created_at),
         "basket_id": record.basket_id,
     }
-
-
-_OPERATION_SNAKE = {"Sale": "sale", "PreAuth": "pre_auth"}
 
 
 def query_detail(record: PaymentRecord, *, bank_side: bool) -> dict[str, Any]:
@@ -227,7 +237,7 @@ def query_detail(record: PaymentRecord, *, bank_side: bool) -> dict[str, Any]:
     processed = iso(record.created_at)
     return {
         "status": status,
-        "operation_type": _OPERATION_SNAKE.get(record.operation_type, record.operation_type),
+        "operation_type": record.charge_type,
         "amount": record.amount,
         "net_amount": record.amount,
         "currency": record.currency,
@@ -241,7 +251,7 @@ def query_detail(record: PaymentRecord, *, bank_side: bool) -> dict[str, Any]:
         "card_holder_name": record.card_holder_name,
         "bank_code": record.bank_code,
         "transaction_status": status,
-        "charge_type": _OPERATION_SNAKE.get(record.operation_type, record.operation_type),
+        "charge_type": record.charge_type,
         "settlement_id": None,
         # A JSON double in the spec; sent as an integral number of kuruş.
         "captured_amount": (
@@ -269,4 +279,76 @@ def query_result(record: PaymentRecord) -> dict[str, Any]:
         "external_query_available": True,
         "internal": query_detail(record, bank_side=False),
         "external": query_detail(record, bank_side=True),
+    }
+
+
+def checkout_session_b(
+    record: CheckoutSessionRecord, *, tenant_id: str, merchant_id: str, now: datetime
+) -> dict[str, Any]:
+    """``CheckoutSessionDto`` in generation B's snake_case, its status as of ``now``."""
+    return {
+        "session_id": record.session_id,
+        "tenant_id": tenant_id,
+        "merchant_id": merchant_id,
+        "external_merchant_id": "EMULATOR-MERCHANT",
+        "merchant_name": record.merchant_name,
+        "amount": record.amount,
+        "currency": record.currency,
+        "allowed_installments": record.allowed_installments,
+        "description": record.description,
+        "external_id": record.external_id,
+        "basket_id": record.basket_id,
+        "customer_email": record.customer_email,
+        "customer_phone": record.customer_phone,
+        "metadata": record.metadata,
+        "status": record.status_at(now),
+        "transaction_id": record.transaction_id,
+        "created_at": iso(record.created_at),
+        "expires_at": iso(record.expires_at),
+        "payment_mode": record.payment_mode,
+        "allow_pre_auth": record.allow_pre_auth,
+        "is_test_session": record.is_test_session,
+        "attempt_count": record.attempt_count,
+        "max_attempts": record.max_attempts,
+        "success_url": record.success_url,
+        "cancel_url": record.cancel_url,
+    }
+
+
+def history_b(record: PaymentRecord) -> dict[str, Any]:
+    """``OrderHistoryDto`` in generation B's snake_case: Payven's own steps, oldest first."""
+    three_ds = record.is_3d_secure
+    return {
+        "transaction_id": record.transaction_id,
+        "status": record.status,
+        "original_amount": record.amount,
+        "net_amount": record.net_amount,
+        "currency": record.currency,
+        "is_success": record.is_success,
+        "message": record.message,
+        "provider_history_available": False,
+        "internal_history": [
+            {
+                "timestamp": iso(step.timestamp),
+                "status": step.status,
+                "previous_status": step.previous_status,
+                "charge_type": step.charge_type,
+                "message": step.message,
+                "error_code": step.error_code,
+                "error_message": step.error_message,
+                "provider_transaction_id": record.provider_transaction_id,
+                "auth_code": record.auth_code,
+                "host_reference": record.host_reference,
+                "order_id": record.external_id,
+                "settlement_id": None,
+                # A JSON double in the spec; an integral number of kuruş here.
+                "amount": step.amount,
+                "md_status": "1" if three_ds else None,
+                "cavv": None,
+                "eci": "05" if three_ds else None,
+                "xid": None,
+            }
+            for step in record.history
+        ],
+        "external_history": [],
     }

@@ -1,28 +1,15 @@
-"""The emulator's HTTP side: routes, and the pipeline every request goes through.
+"""The emulator's HTTP side: the aiohttp application and the pipeline every request goes through.
 
 Pipeline (one middleware, in this order): correlation id, rate limit, injected
 faults (latency, errors, drops before the work), the route, then the faults that
 break an answer after the work (drop after charging, malformed, truncated). Every
-answer carries ``X-Correlation-Id``; errors are problem+json.
+answer carries ``X-Correlation-Id``; errors (a ledger refusal too) are problem+json.
 
-Routes, in the wire style the seeds and the fact sheet fix:
-
-====================================================  ===========  ===========================
-route                                                 generation   auth
-====================================================  ===========  ===========================
-``POST /api/v1/auth/{slug}/token``                    B identity   client credentials in body
-``POST /api/v1/auth/{slug}/refresh``                  B identity   refresh token in body
-``POST /api/v1/checkout/sessions``                    B            Bearer
-``GET  /api/v1/checkout/sessions/{session_id}``       B            anonymous (as in B)
-``POST /api/v1/checkout/sessions/{session_id}/pay``   A (seed 000) Bearer (as on the A page)
-``GET  /api/v1/payments/{transaction_id}/query``      B (seed 001) Bearer
-``GET  /api/v1/payments/{transaction_id}``            B            Bearer
-``GET  /api/v1/health``                               --           anonymous, never limited
-``GET  /checkout.html?session={session_id}``          --           a stand-in hosted page
-====================================================  ===========  ===========================
-
-The payment operations (direct and 3-D Secure payments, refund, void, capture,
-history) are in :mod:`payven_async.testing._operations`.
+The routes are :class:`~payven_async.testing._routes.CoreRoutes` (identity, checkout
+sessions, pay, payment lookups) and
+:class:`~payven_async.testing._operations.OperationRoutes` (direct and 3-D Secure
+payments, refund, void, capture, history); both work through one
+:class:`~payven_async.testing._context.RouteContext`.
 """
 
 from __future__ import annotations
@@ -30,54 +17,25 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import contextvars
-import html
 import logging
-import re
-import uuid
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import attrs
 from aiohttp import web
 
-from .._json import decode_json
-from ..errors import DecodeError
-from ..models import PayRequest
-from ._answers import (
-    CODE_FOR_STATUS,
-    GEN_A_JSON,
-    GEN_B_JSON,
-    IDENTITY_JSON,
-    PROBLEM_JSON,
-    ProblemError,
-    envelope,
-    json_answer,
-    operation_result_a,
-    payment_status_b,
-    problem_body,
-    query_result,
-)
-from ._cards import outcome_for
-from ._checks import check_pay_request, check_session_request, only_keys
-from ._clock import Clock, iso
+from ._answers import CODE_FOR_STATUS, ProblemError
+from ._context import RouteContext
 from ._faults import ROUTES, Fault, FaultKind, Faults
-from ._idempotency import IdempotencyConflict, IdempotencyStore, StoredAnswer, fingerprint
-from ._ledger import CheckoutSessionRecord, Ledger, PaymentRecord
+from ._ledger import LedgerError
 from ._operations import OperationRoutes
 from ._ratelimit import RateLimiter
-from ._tokens import TokenError, TokenIssuer
+from ._routes import CoreRoutes
 
 __all__ = ["EmulatorApp", "RecordedRequest"]
 
 logger = logging.getLogger("payven.emulator")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-_JSON_MEDIA_RE = re.compile(r"^(application/json|text/json|application/[\w.+-]+\+json)$")
-_CORRELATION_RE = re.compile(r"^[\w.:-]{1,128}$")
-# Each request is handled in its own task, so a context variable is per request.
-_CORRELATION_ID: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
 
 
 @attrs.frozen
@@ -93,44 +51,14 @@ class RecordedRequest:
     authenticated: bool
 
 
-def _media_type(request: web.Request) -> str | None:
-    raw = request.headers.get("Content-Type")
-    if raw is None:
-        return None
-    return raw.split(";", 1)[0].strip().lower()
-
-
 class EmulatorApp:
-    """Builds the aiohttp application over the emulator's parts."""
+    """Builds the aiohttp application: the pipeline, and the routes over ``context``."""
 
-    def __init__(
-        self,
-        *,
-        tokens: TokenIssuer,
-        ledger: Ledger,
-        faults: Faults,
-        limiter: RateLimiter,
-        idempotency: IdempotencyStore,
-        clock: Clock,
-        base_url: Callable[[], str],
-        tenant_id: str,
-        merchant_id: str,
-        on_payment: Callable[[PaymentRecord], None] | None = None,
-        on_event: Callable[[str, Mapping[str, Any]], object] | None = None,
-    ) -> None:
-        self.tokens = tokens
-        self.ledger = ledger
+    def __init__(self, context: RouteContext, *, faults: Faults, limiter: RateLimiter) -> None:
+        #: What the routes work with (ledger, tokens, clock, hooks...).
+        self.context = context
         self.faults = faults
         self.limiter = limiter
-        self.idempotency = idempotency
-        self.clock = clock
-        self._base_url = base_url
-        self.tenant_id = tenant_id
-        self.merchant_id = merchant_id
-        #: Told of every charge attempt a pay records (webhook delivery hooks in here).
-        self.on_payment = on_payment
-        #: Told of every refund, void and capture (webhook delivery hooks in here).
-        self.on_event = on_event
         #: Requests received per route name (``"token"``, ``"pay"``, ...).
         self.calls: collections.Counter[str] = collections.Counter()
         #: The last requests received (bodies are never kept).
@@ -143,17 +71,8 @@ class EmulatorApp:
         """A fresh aiohttp application serving every route."""
         self._closing = asyncio.Event()
         app = web.Application(middlewares=[self._pipeline], client_max_size=1024 * 1024)
-        add = app.router.add_route
-        add("POST", "/api/v1/auth/{slug}/token", self._token, name="token")
-        add("POST", "/api/v1/auth/{slug}/refresh", self._refresh, name="refresh")
-        add("POST", "/api/v1/checkout/sessions", self._create_session, name="create_session")
-        add("GET", "/api/v1/checkout/sessions/{session_id}", self._get_session, name="get_session")
-        add("POST", "/api/v1/checkout/sessions/{session_id}/pay", self._pay, name="pay")
-        add("GET", "/api/v1/payments/{transaction_id}/query", self._query, name="query")
-        add("GET", "/api/v1/payments/{transaction_id}", self._get_payment, name="get_payment")
-        add("GET", "/api/v1/health", self._health, name="health")
-        add("GET", "/checkout.html", self._checkout_page, name="checkout_page")
-        OperationRoutes(self, self.on_event).register(app.router)
+        CoreRoutes(self.context).register(app.router)
+        OperationRoutes(self.context).register(app.router)
         return app
 
     def closing(self) -> None:
@@ -170,9 +89,7 @@ class EmulatorApp:
 
     @web.middleware
     async def _pipeline(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        incoming = request.headers.get("X-Correlation-Id", "")
-        correlation_id = incoming if _CORRELATION_RE.match(incoming) else str(uuid.uuid4())
-        _CORRELATION_ID.set(correlation_id)
+        correlation_id = self.context.begin(request)
         route = request.match_info.route.name
         self._record(request, route, correlation_id)
         headers = {"X-Correlation-Id": correlation_id}
@@ -201,14 +118,14 @@ class EmulatorApp:
                 if fault is not None and fault.kind is FaultKind.DROP_BEFORE:
                     return _drop(request)
             response = await handler(request)
-        except ProblemError as error:
-            response = self._problem(request, error)
+        except (ProblemError, LedgerError) as error:
+            response = self.context.problem(request, error)
         except web.HTTPException as error:
             code = CODE_FOR_STATUS.get(error.status, "bad_request")
-            response = self._problem(request, ProblemError(error.status, code, error.reason))
+            response = self.context.problem(request, ProblemError(error.status, code, error.reason))
         except Exception:  # a bug in the emulator: answer like the real service would
             logger.exception("emulator route %s failed", route)
-            response = self._problem(request, ProblemError(500, "internal_server_error"))
+            response = self.context.problem(request, ProblemError(500, "internal_server_error"))
         response.headers.update(headers)
         if fault is not None and fault.after_work and isinstance(response, web.Response):
             return await _break(request, response, fault)
@@ -228,301 +145,6 @@ class EmulatorApp:
                 authenticated="Authorization" in request.headers,
             )
         )
-
-    def _problem(self, request: web.Request, error: ProblemError) -> web.Response:
-        body = problem_body(error, correlation_id=_CORRELATION_ID.get(), instance=request.path)
-        return json_answer(
-            body, status=error.status, content_type=PROBLEM_JSON, headers=error.headers
-        )
-
-    # --- shared steps -----------------------------------------------------------------
-
-    def _authenticate(self, request: web.Request) -> dict[str, Any]:
-        header = request.headers.get("Authorization")
-        if not header:
-            raise ProblemError(401, "unauthorized", "Authorization header eksik.")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ProblemError(401, "invalid_token", "Authorization: Bearer <token> bekleniyor.")
-        try:
-            return self.tokens.verify(token.strip())
-        except TokenError as error:
-            raise ProblemError(
-                401,
-                error.code,
-                error.detail,
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-            ) from None
-
-    async def _json_body(self, request: web.Request) -> tuple[bytes, Any]:
-        media = _media_type(request)
-        if media is not None and not _JSON_MEDIA_RE.match(media):
-            raise ProblemError(
-                415, "unsupported_media_type", "İstek gövdesi JSON olmalı (application/json)."
-            )
-        raw = await request.read()
-        try:
-            payload = decode_json(raw)
-        except DecodeError:
-            raise ProblemError(400, "invalid_json", "İstek gövdesi geçerli JSON değil.") from None
-        if not isinstance(payload, dict):
-            raise ProblemError(400, "invalid_json", "İstek gövdesi bir JSON nesnesi olmalı.")
-        return raw, payload
-
-    async def _idempotent(
-        self,
-        request: web.Request,
-        route: str,
-        raw_body: bytes,
-        produce: Callable[[], Awaitable[web.Response]],
-    ) -> web.Response:
-        """Run ``produce`` once per ``Idempotency-Key``; replay its answer afterwards."""
-        key = request.headers.get("Idempotency-Key")
-        if key is None:
-            return await produce()
-        if not key or len(key) > 128:
-            raise ProblemError(
-                400,
-                "validation_failed",
-                "Idempotency-Key 1-128 karakter olmalı.",
-                errors={"Idempotency-Key": ["1-128 karakter olmalı."]},
-            )
-
-        async def stored() -> StoredAnswer:
-            try:
-                response = await produce()
-            except ProblemError as error:
-                response = self._problem(request, error)
-            assert isinstance(response.body, bytes)
-            return StoredAnswer(
-                status=response.status,
-                content_type=response.headers["Content-Type"],
-                body=response.body,
-            )
-
-        try:
-            answer, replayed = await self.idempotency.run(
-                route, key, fingerprint(request.method, request.path, raw_body), stored
-            )
-        except IdempotencyConflict:
-            raise ProblemError(
-                409,
-                "idempotency_key_in_use",
-                "Bu Idempotency-Key daha önce farklı bir istek gövdesi ile kullanıldı.",
-            ) from None
-        response = web.Response(body=answer.body, status=answer.status)
-        response.headers["Content-Type"] = answer.content_type
-        if replayed:
-            response.headers["Idempotent-Replayed"] = "true"
-        return response
-
-    # --- identity ---------------------------------------------------------------------
-
-    def _check_slug(self, request: web.Request) -> None:
-        if request.match_info["slug"] != self.tokens.slug:
-            raise ProblemError(
-                404, "realm_not_found", f"'{request.match_info['slug']}' adlı tenant bulunamadı."
-            )
-
-    async def _token(self, request: web.Request) -> web.StreamResponse:
-        self._check_slug(request)
-        _, body = await self._json_body(request)
-        only_keys(body, ("client_id", "client_secret"))
-        if not self.tokens.check_credentials(body.get("client_id"), body.get("client_secret")):
-            raise ProblemError(401, "invalid_credentials", "client_id veya client_secret hatalı.")
-        return json_answer(self.tokens.issue(), content_type=IDENTITY_JSON)
-
-    async def _refresh(self, request: web.Request) -> web.StreamResponse:
-        self._check_slug(request)
-        _, body = await self._json_body(request)
-        only_keys(body, ("refresh_token",))
-        try:
-            pair = self.tokens.refresh(body.get("refresh_token"))
-        except TokenError as error:
-            raise ProblemError(401, error.code, error.detail) from None
-        return json_answer(pair, content_type=IDENTITY_JSON)
-
-    # --- checkout sessions ------------------------------------------------------------
-
-    async def _create_session(self, request: web.Request) -> web.StreamResponse:
-        self._authenticate(request)
-        raw, body = await self._json_body(request)
-        session_request = check_session_request(body)
-
-        async def produce() -> web.Response:
-            record = self.ledger.open_session(
-                session_request.amount,
-                session_request.currency,
-                payment_mode=(
-                    session_request.payment_mode.value
-                    if session_request.payment_mode is not None
-                    else "Non3D"
-                ),
-                merchant_name=session_request.merchant_name,
-                allowed_installments=(
-                    list(session_request.allowed_installments)
-                    if session_request.allowed_installments is not None
-                    else None
-                ),
-                description=session_request.description,
-                external_id=session_request.external_id,
-                basket_id=session_request.basket_id,
-                customer_email=session_request.customer_email,
-                customer_phone=session_request.customer_phone,
-                metadata=(
-                    dict(session_request.metadata) if session_request.metadata is not None else None
-                ),
-                allow_pre_auth=bool(session_request.allow_pre_auth),
-                is_test_session=bool(session_request.is_test_session),
-                success_url=session_request.success_url,
-                cancel_url=session_request.cancel_url,
-            )
-            return json_answer(
-                {
-                    "session_id": record.session_id,
-                    "checkout_url": f"{self._base_url()}/checkout.html?session={record.session_id}",
-                    "expires_at": iso(record.expires_at),
-                },
-                status=201,
-            )
-
-        return await self._idempotent(request, "create_session", raw, produce)
-
-    def _session(self, session_id: str) -> CheckoutSessionRecord:
-        record = self.ledger.sessions.get(session_id)
-        if record is None:
-            raise ProblemError(404, "session_not_found", "Checkout oturumu bulunamadı.")
-        return record
-
-    async def _get_session(self, request: web.Request) -> web.StreamResponse:
-        record = self._session(request.match_info["session_id"])
-        return json_answer(self._session_data(record))
-
-    def _session_data(self, record: CheckoutSessionRecord) -> dict[str, Any]:
-        return {
-            "session_id": record.session_id,
-            "tenant_id": self.tenant_id,
-            "merchant_id": self.merchant_id,
-            "external_merchant_id": "EMULATOR-MERCHANT",
-            "merchant_name": record.merchant_name,
-            "amount": record.amount,
-            "currency": record.currency,
-            "allowed_installments": record.allowed_installments,
-            "description": record.description,
-            "external_id": record.external_id,
-            "basket_id": record.basket_id,
-            "customer_email": record.customer_email,
-            "customer_phone": record.customer_phone,
-            "metadata": record.metadata,
-            "status": record.status_at(self.clock.utcnow()),
-            "transaction_id": record.transaction_id,
-            "created_at": iso(record.created_at),
-            "expires_at": iso(record.expires_at),
-            "payment_mode": record.payment_mode,
-            "allow_pre_auth": record.allow_pre_auth,
-            "is_test_session": record.is_test_session,
-            "attempt_count": record.attempt_count,
-            "max_attempts": record.max_attempts,
-            "success_url": record.success_url,
-            "cancel_url": record.cancel_url,
-        }
-
-    # --- pay (generation A) -------------------------------------------------------------
-
-    async def _pay(self, request: web.Request) -> web.StreamResponse:
-        self._authenticate(request)
-        raw, body = await self._json_body(request)
-        pay = check_pay_request(body, self.clock.utcnow().date())
-        session_id = request.match_info["session_id"]
-
-        async def produce() -> web.Response:
-            session = self._session(session_id)
-            self._check_payable(session, pay)
-            outcome = outcome_for(pay.card.number)
-            record = self.ledger.record_charge(
-                number=pay.card.number,
-                outcome=outcome,
-                amount=pay.amount.amount,
-                currency=pay.amount.currency,
-                installment=pay.installment,
-                operation_type=pay.operation_type.value,
-                holder_name=pay.card.holder_name,
-                session=session,
-                external_id=pay.external_id,
-                basket_id=pay.basket_id,
-            )
-            if self.on_payment is not None:
-                self.on_payment(record)
-            message = "İşlem başarılı" if record.is_success else "İşlem reddedildi"
-            return json_answer(
-                envelope(operation_result_a(record), message=message),
-                content_type=GEN_A_JSON,
-            )
-
-        return await self._idempotent(request, "pay", raw, produce)
-
-    def _check_payable(self, session: CheckoutSessionRecord, pay: PayRequest) -> None:
-        status = session.status_at(self.clock.utcnow())
-        if status == "expired":
-            raise ProblemError(410, "session_expired", "Checkout oturumunun süresi dolmuş.")
-        if status == "completed":
-            raise ProblemError(409, "session_closed", "Bu oturum zaten ödendi.")
-        if status == "failed":
-            raise ProblemError(
-                409,
-                "max_attempts_exceeded",
-                f"Bu oturumda {session.max_attempts} başarısız deneme hakkı doldu.",
-            )
-        if pay.amount.amount != session.amount or pay.amount.currency != session.currency:
-            raise ProblemError(
-                422,
-                "session_amount_mismatch",
-                f"Tutar oturumdaki tutarla ({session.amount} {session.currency}) uyuşmuyor.",
-            )
-        allowed = session.allowed_installments or [1]
-        if pay.installment not in allowed:
-            raise ProblemError(
-                422,
-                "session_installment_not_allowed",
-                f"Bu oturumda izin verilen taksitler: {', '.join(map(str, allowed))}.",
-            )
-        if pay.operation_type.value == "PreAuth" and not session.allow_pre_auth:
-            raise ProblemError(422, "pre_auth_not_allowed", "Bu oturumda ön provizyon kapalı.")
-
-    # --- payments (generation B) ------------------------------------------------------
-
-    def _payment(self, transaction_id: str) -> PaymentRecord:
-        record = self.ledger.payments.get(transaction_id)
-        if record is None:
-            raise ProblemError(404, "payment_not_found", "Ödeme bulunamadı.")
-        return record
-
-    async def _query(self, request: web.Request) -> web.StreamResponse:
-        self._authenticate(request)
-        record = self._payment(request.match_info["transaction_id"])
-        return json_answer(query_result(record))
-
-    async def _get_payment(self, request: web.Request) -> web.StreamResponse:
-        self._authenticate(request)
-        record = self._payment(request.match_info["transaction_id"])
-        return json_answer(payment_status_b(record))
-
-    async def _health(self, request: web.Request) -> web.StreamResponse:
-        return json_answer({"status": "healthy"}, content_type=GEN_B_JSON)
-
-    async def _checkout_page(self, request: web.Request) -> web.StreamResponse:
-        """A stand-in for the hosted checkout page that ``checkout_url`` points at."""
-        record = self._session(request.query.get("session", ""))
-        status = record.status_at(self.clock.utcnow())
-        amount = f"{record.amount // 100},{record.amount % 100:02d} {record.currency}"
-        page = (
-            "<!doctype html><meta charset=utf-8><title>Payven emulator checkout</title>"
-            f"<h1>Payven emulator</h1><p>Checkout session <code>{record.session_id}</code>: "
-            f"{html.escape(amount)}, {html.escape(status)}.</p>"
-            "<p>This emulator has no card form: pay the session with "
-            "<code>POST /api/v1/checkout/sessions/{id}/pay</code>.</p>"
-        )
-        return web.Response(text=page, content_type="text/html")
 
 
 # --- answers --------------------------------------------------------------------------

@@ -1,12 +1,22 @@
 """Strict checks of what clients send, answered as the API's 400 validation problem.
 
-Bodies are first checked for JSON types field by field (a string where the API wants
-a string, a JSON integer where it wants an integer: .NET would not coerce ``5`` into
-``"5"``), then decoded with the strict converters of :mod:`payven_async._wire` (exact
-keys of one style, no extra keys), then checked against the API's field rules
-(integer kuruş amounts of at least 100, ``TRY`` only, Luhn-valid card numbers,
-two-digit months, four-digit years, 3-4 digit CVVs, installments 1-12). Messages name
-fields and never echo card data.
+A body is checked in three steps, each stopping at the first that finds a problem:
+
+1. fields the API requires are present (``Zorunlu alan.``);
+2. JSON types, field by field (a string where the API wants a string, a JSON integer
+   where it wants an integer: .NET would not coerce ``5`` into ``"5"``), then a strict
+   decode with the converters of :mod:`payven_async._converters` (exact keys of one
+   style, no extra keys);
+3. field rules: the API's rules as :mod:`payven_async._rules` declares them once for
+   the client and the emulator (Luhn-valid card numbers, two-digit months, four-digit
+   years, 3-4 digit CVVs, positive int64 amounts, ...), then the emulator's own API
+   policy (amounts of at least :data:`MIN_AMOUNT` kuruş, ``TRY`` only, at most
+   :data:`MAX_INSTALLMENT` installments, only ``Sale`` and ``PreAuth`` charge, refund
+   reasons of at most :data:`MAX_REASON_LENGTH` characters).
+
+Every problem is a code, phrased in Turkish as the real API does by :data:`MESSAGES`,
+under the field's wire name (``card.expireMonth`` in generation A's camelCase,
+``card.expire_month`` in generation B's snake_case). Messages never echo card data.
 """
 
 from __future__ import annotations
@@ -14,47 +24,109 @@ from __future__ import annotations
 import enum
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import attrs
 
+from .. import _rules as rules
 from .._converters import strict_converter
-from .._validate import luhn_valid
 from ..errors import DecodeError
-from ..models import BasketItem, CheckoutSessionRequest, PayRequest
-from ._answers import ProblemError
+from ..models import (
+    BasketItem,
+    CaptureRequest,
+    CheckoutSessionRequest,
+    RefundReasonCode,
+    RefundRequest,
+    VoidRequest,
+)
+from ._answers import ProblemError, camel
 
 __all__ = [
     "MAX_INSTALLMENT",
+    "MAX_REASON_LENGTH",
+    "MESSAGES",
     "MIN_AMOUNT",
-    "check_pay_request",
+    "SUPPORTED_CURRENCIES",
+    "Problems",
+    "check_capture",
+    "check_card_request",
+    "check_complete_3ds",
+    "check_refund",
     "check_session_request",
+    "check_void",
+    "decode",
     "only_keys",
+    "type_problems",
     "validation_problem",
 ]
+
+M = TypeVar("M")
+Style = Literal["camel", "snake"]
+
+# --- the emulator's API policy (not the client's rules) --------------------------------------
 
 MIN_AMOUNT = 100  # kuruş: the docs' minimum transaction
 SUPPORTED_CURRENCIES = frozenset({"TRY"})
 MAX_INSTALLMENT = 12
+MAX_REASON_LENGTH = 500
+#: What charges money; the other operation types are separate routes.
+PAYABLE_OPERATIONS = frozenset({"Sale", "PreAuth"})
+#: Generation A declares OperationType as enum<integer>: the names by index.
 _OPERATION_TYPES = ("Sale", "PreAuth", "PostAuth", "Void", "Refund", "Recurring")
-_PAYABLE_OPERATIONS = frozenset({"Sale", "PreAuth"})
+#: The guides send lower snake (customer_request): accepted as the spec's name.
+_REASON_BY_SNAKE = {code.name.lower(): code.value for code in RefundReasonCode}
 
+#: Every problem code, phrased as the real API phrases it: the codes of
+#: :mod:`payven_async._rules`, then the emulator's policy, then the body's shape.
+MESSAGES: Mapping[str, str] = {
+    # payven_async._rules
+    "not_string": "Metin olmalı.",
+    "empty": "Boş olamaz.",
+    "too_long": f"En fazla {rules.MAX_ID_LENGTH} karakter olmalı.",
+    "control_characters": "Boşluk veya kontrol karakteri içeremez.",
+    "lone_surrogate": "Geçerli Unicode metin olmalı.",
+    "not_int": "Tam sayı olmalı.",
+    "not_positive": "Pozitif olmalı.",
+    "negative": "Negatif olamaz.",
+    "too_large": "64 bit tam sayı sınırını aşıyor.",
+    "installment_range": "Taksit 1 veya daha büyük bir tam sayı olmalı (1 = tek çekim).",
+    "currency_format": "Üç büyük harfli ISO 4217 para birimi kodu olmalı (ör. TRY).",
+    "card_number_format": "Kart numarası 13-19 rakam olmalı.",
+    "card_luhn": "Kart numarası geçersiz (Luhn).",
+    "expire_month_format": "Son kullanma ayı 01-12 olmalı.",
+    "expire_year_format": "Son kullanma yılı 4 rakam olmalı.",
+    "card_expired": "Kartın son kullanma tarihi geçmiş.",
+    "cvv_format": "CVV 3 veya 4 rakam olmalı.",
+    "url_format": "http(s) URL olmalı.",
+    # the emulator's policy
+    "amount_below_minimum": f"Tutar en az {MIN_AMOUNT} kuruş olmalı.",
+    "currency_not_supported": "Yalnızca TRY desteklenir.",
+    "installment_above_maximum": f"Taksit 1 ile {MAX_INSTALLMENT} arasında olmalı.",
+    "operation_not_payable": "Ödeme için yalnızca Sale veya PreAuth kullanılabilir.",
+    "reason_too_long": f"En fazla {MAX_REASON_LENGTH} karakter olmalı.",
+    # the body's shape
+    "required": "Zorunlu alan.",
+    "unknown_field": "Bilinmeyen alan.",
+    "not_object": "JSON nesnesi olmalı.",
+    "not_bool": "true veya false olmalı.",
+    "not_number": "Sayı olmalı.",
+    "not_enum": "Enum değeri olmalı.",
+    "not_string_map": "Metin değerli bir nesne olmalı.",
+    "not_array": "Dizi olmalı.",
+    "null_item": "Boş olamaz.",
+    "malformed": "İstek gövdesi beklenen şekilde değil.",
+    "path_mismatch": "URL'deki transaction_id ile aynı olmalı.",
+}
 
-def only_keys(body: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
-    extra = sorted(key for key in body if key not in allowed)
-    problems = {key: ["Bilinmeyen alan."] for key in extra}
-    for key in allowed:
-        value = body.get(key)
-        if value is not None and not isinstance(value, str):
-            problems[key] = ["Metin olmalı."]
-    if problems:
-        raise validation_problem(problems)
+#: Fields the model keeps as integers but the API types as JSON doubles.
+_DOUBLES = frozenset({(BasketItem, "price")})
 
 
 def validation_problem(errors: Mapping[str, list[str]]) -> ProblemError:
+    """The API's 400 ``validation_failed`` problem, listing ``errors`` by field."""
     return ProblemError(
         400,
         "validation_failed",
@@ -63,30 +135,92 @@ def validation_problem(errors: Mapping[str, list[str]]) -> ProblemError:
     )
 
 
-def _is_json_int(value: Any) -> bool:
-    return type(value) is int
+class Problems:
+    """Problems found in one body: Turkish messages by field (wire names)."""
 
+    def __init__(self) -> None:
+        self.by_field: dict[str, list[str]] = {}
 
-# --- JSON types, field by field ------------------------------------------------------------
+    def add(self, field: str, code: str | None) -> None:
+        """Add the problem ``code`` names for ``field``; ``None`` (the rule held) adds none."""
+        if code is not None:
+            self.note(field, MESSAGES[code])
 
-Style = Literal["camel", "snake"]
-Problems = dict[str, list[str]]
-#: Fields the model keeps as integers but the API types as JSON doubles.
-_DOUBLES = frozenset({(BasketItem, "price")})
+    def note(self, field: str, message: str) -> None:
+        """Add a message as it is (a decoder's own words)."""
+        self.by_field.setdefault(field, []).append(message)
+
+    def merge(self, other: Problems) -> None:
+        """Add every problem of ``other``."""
+        for field, messages in other.by_field.items():
+            self.by_field.setdefault(field, []).extend(messages)
+
+    def raise_if_any(self) -> None:
+        """:raises ProblemError: the 400 validation problem, when anything was found."""
+        if self.by_field:
+            raise validation_problem(self.by_field)
 
 
 def _wire_key(name: str, style: Style) -> str:
-    if style == "snake":
-        return name
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+    return name if style == "snake" else camel(name)
+
+
+def _wire_path(path: str, style: Style) -> str:
+    return ".".join(_wire_key(part, style) for part in path.split("."))
+
+
+# --- the body's shape -------------------------------------------------------------------------
+
+
+def only_keys(body: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+    """Only ``allowed`` keys, each a string when given.
+
+    :raises ProblemError: the 400 validation problem.
+    """
+    problems = Problems()
+    for key in sorted(key for key in body if key not in allowed):
+        problems.add(key, "unknown_field")
+    for key in allowed:
+        value = body.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.add(key, "not_string")
+    problems.raise_if_any()
+
+
+def _missing(body: Mapping[str, Any], paths: Iterable[str], style: Style) -> Problems:
+    """Each dotted field in ``paths`` that is absent or null (where its parent is an object)."""
+    problems = Problems()
+    for path in paths:
+        *parents, leaf = path.split(".")
+        node: Any = body
+        for parent in parents:
+            node = node.get(_wire_key(parent, style)) if type(node) is dict else None
+        if type(node) is dict and node.get(_wire_key(leaf, style)) is None:
+            problems.add(_wire_path(path, style), "required")
+    return problems
+
+
+def _decode_required(
+    body: dict[str, Any], cls: type[M], style: Style, required: Iterable[str]
+) -> tuple[M, Problems]:
+    """Decode ``body`` once its ``required`` top-level fields are there.
+
+    Returns the decoded ``cls`` and the problems of the nested required fields
+    (``amount.currency``), which are reported with the field rules.
+
+    :raises ProblemError: the 400 validation problem.
+    """
+    required = tuple(required)
+    _missing(body, [path for path in required if "." not in path], style).raise_if_any()
+    decoded = decode(body, cls, style)
+    return decoded, _missing(body, [path for path in required if "." in path], style)
 
 
 def type_problems(data: Any, cls: type, style: Style, prefix: str = "") -> Problems:
     """Every field of ``data`` whose JSON type is not the one ``cls`` documents."""
-    problems: Problems = {}
+    problems = Problems()
     if type(data) is not dict:
-        problems[prefix or "$"] = ["JSON nesnesi olmalı."]
+        problems.add(prefix or "$", "not_object")
         return problems
     hints = typing.get_type_hints(cls)
     for field in attrs.fields(cls):
@@ -111,130 +245,224 @@ def _check_type(
 ) -> None:
     tp = _strip_none(tp)
     origin = typing.get_origin(tp)
-    message: str | None = None
+    code: str | None = None
     if tp is str:
-        message = None if isinstance(value, str) else "Metin olmalı."
+        code = None if isinstance(value, str) else "not_string"
     elif tp is bool:
-        message = None if type(value) is bool else "true veya false olmalı."
+        code = None if type(value) is bool else "not_bool"
     elif tp is int:
         ok = type(value) is int or (double and isinstance(value, Decimal))
-        message = None if ok else ("Sayı olmalı." if double else "Tam sayı olmalı.")
+        code = None if ok else ("not_number" if double else "not_int")
     elif isinstance(tp, type) and issubclass(tp, enum.Enum):
-        message = None if isinstance(value, str) or type(value) is int else "Enum değeri olmalı."
+        code = None if isinstance(value, str) or type(value) is int else "not_enum"
     elif origin in (Mapping, dict):
         ok = type(value) is dict and all(isinstance(item, str) for item in value.values())
-        message = None if ok else "Metin değerli bir nesne olmalı."
+        code = None if ok else "not_string_map"
     elif origin in (Sequence, list):
         if type(value) is not list:
-            message = "Dizi olmalı."
+            code = "not_array"
         else:
             (item_type,) = typing.get_args(tp)
             for index, item in enumerate(value):
                 if item is None:
-                    problems.setdefault(f"{path}[{index}]", []).append("Boş olamaz.")
+                    problems.add(f"{path}[{index}]", "null_item")
                 else:
                     _check_type(item, item_type, f"{path}[{index}]", style, problems)
     elif attrs.has(tp):
-        for key, messages in type_problems(value, tp, style, path).items():
-            problems.setdefault(key, []).extend(messages)
-    if message is not None:
-        problems.setdefault(path, []).append(message)
+        problems.merge(type_problems(value, tp, style, path))
+    problems.add(path, code)
 
 
-def check_pay_request(body: dict[str, Any], today: date) -> PayRequest:
-    """Decode a generation-A pay body strictly; any problem is the API's 400 validation problem."""
-    operation = body.get("operationType")
-    if type(operation) is int and 0 <= operation < len(_OPERATION_TYPES):
-        # Generation A declares OperationType as enum<integer>: accept the index too.
-        body = {**body, "operationType": _OPERATION_TYPES[operation]}
-    wrong_types = type_problems(body, PayRequest, "camel")
-    if wrong_types:
-        raise validation_problem(wrong_types)
+def decode(body: dict[str, Any], cls: type[M], style: Style) -> M:
+    """``body`` as a ``cls``: JSON types checked field by field, then decoded strictly.
+
+    :raises ProblemError: the 400 validation problem.
+    """
+    type_problems(body, cls, style).raise_if_any()
     try:
-        pay = strict_converter("camel").structure(body, PayRequest)
+        return strict_converter(style).structure(body, cls)
     except DecodeError as error:
         raise validation_problem({"$": [str(error)]}) from None
     except (TypeError, ValueError):
-        raise validation_problem({"$": ["İstek gövdesi beklenen şekilde değil."]}) from None
-    errors: dict[str, list[str]] = {}
-
-    def problem(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
-
-    amount = body.get("amount") or {}
-    if not _is_json_int(amount.get("amount")):
-        problem("amount.amount", "Tutar kuruş cinsinden tam sayı olmalı (15000 = 150,00 TRY).")
-    elif pay.amount.amount < MIN_AMOUNT:
-        problem("amount.amount", f"Tutar en az {MIN_AMOUNT} kuruş olmalı.")
-    if pay.amount.currency not in SUPPORTED_CURRENCIES:
-        problem("amount.currency", "Yalnızca TRY desteklenir.")
-    if not _is_json_int(body.get("installment", 1)):
-        problem("installment", "Taksit tam sayı olmalı.")
-    elif not 1 <= pay.installment <= MAX_INSTALLMENT:
-        problem("installment", f"Taksit 1 ile {MAX_INSTALLMENT} arasında olmalı.")
-    if pay.operation_type.value not in _PAYABLE_OPERATIONS:
-        problem("operationType", "Ödeme için yalnızca Sale veya PreAuth kullanılabilir.")
-    card = body.get("card") or {}
-    if not str(card.get("holderName") or "").strip():
-        problem("card.holderName", "Kart sahibi adı zorunlu.")
-    number = card.get("number")
-    if not (isinstance(number, str) and number.isdigit() and 13 <= len(number) <= 19):
-        problem("card.number", "Kart numarası 13-19 rakam olmalı.")
-    elif not luhn_valid(number):
-        problem("card.number", "Kart numarası geçersiz (Luhn).")
-    month = card.get("expireMonth")
-    year = card.get("expireYear")
-    month = month if isinstance(month, str) and len(month) == 2 and month.isdigit() else ""
-    year = year if isinstance(year, str) and len(year) == 4 and year.isdigit() else ""
-    month_ok = bool(month) and 1 <= int(month) <= 12
-    year_ok = bool(year)
-    if not month_ok:
-        problem("card.expireMonth", "Son kullanma ayı 01-12 olmalı.")
-    if not year_ok:
-        problem("card.expireYear", "Son kullanma yılı 4 rakam olmalı.")
-    if month_ok and year_ok and (int(year), int(month)) < (today.year, today.month):
-        problem("card.expireYear", "Kartın son kullanma tarihi geçmiş.")
-    cvv = card.get("cvv")
-    if not (isinstance(cvv, str) and cvv.isdigit() and 3 <= len(cvv) <= 4):
-        problem("card.cvv", "CVV 3 veya 4 rakam olmalı.")
-    for index, item in enumerate(body.get("basketItems") or []):
-        if not _is_json_number(item.get("price")):
-            problem(f"basketItems[{index}].price", "Fiyat sayı olmalı.")
-        if not _is_json_int(item.get("quantity")) or item["quantity"] < 1:
-            problem(f"basketItems[{index}].quantity", "Adet 1 veya daha büyük tam sayı olmalı.")
-    if errors:
-        raise validation_problem(errors)
-    return pay
+        raise validation_problem({"$": [MESSAGES["malformed"]]}) from None
 
 
-def _is_json_number(value: Any) -> bool:
-    # decode_json turns JSON doubles into Decimal; booleans are not numbers.
-    return type(value) is int or isinstance(value, Decimal)
+# --- field rules --------------------------------------------------------------------------------
+
+
+def _check_amount(problems: Problems, field: str, value: Any, minimum: int) -> None:
+    code = rules.amount(value)
+    if code is None and value < minimum:
+        code = "amount_below_minimum"
+    problems.add(field, code)
+
+
+def _check_currency(problems: Problems, field: str, value: Any) -> None:
+    code = rules.currency(value)
+    if code is None and value not in SUPPORTED_CURRENCIES:
+        code = "currency_not_supported"
+    problems.add(field, code)
+
+
+def _check_installment(problems: Problems, field: str, value: Any) -> None:
+    code = rules.installment(value)
+    if code is None and value > MAX_INSTALLMENT:
+        code = "installment_above_maximum"
+    problems.add(field, code)
+
+
+def _check_money(
+    problems: Problems, field: str, money: Mapping[str, Any], minimum: int = 1
+) -> None:
+    """A money object: its ``amount`` at least ``minimum``, its ``currency`` (when given) TRY."""
+    _check_amount(problems, f"{field}.amount", money.get("amount"), minimum)
+    if money.get("currency") is not None:
+        _check_currency(problems, f"{field}.currency", money["currency"])
+
+
+def _check_card(problems: Problems, card: Mapping[str, Any], style: Style, today: date) -> None:
+    def field(name: str) -> str:
+        return f"card.{_wire_key(name, style)}"
+
+    def value(name: str) -> Any:
+        return card.get(_wire_key(name, style))
+
+    problems.add(field("holder_name"), rules.card_holder(value("holder_name")))
+    problems.add(field("number"), rules.card_number(value("number")))
+    month_code, year_code = rules.expiry(value("expire_month"), value("expire_year"), today)
+    problems.add(field("expire_month"), month_code)
+    problems.add(field("expire_year"), year_code)
+    problems.add(field("cvv"), rules.cvv(value("cvv")))
+
+
+def check_card_request(
+    body: dict[str, Any],
+    cls: type[M],
+    *,
+    style: Style,
+    today: date,
+    required: Iterable[str] = (),
+) -> M:
+    """Decode a body that charges a card, strictly, in either generation's style.
+
+    ``style`` is ``"camel"`` for generation A's pay (``PayRequest``; ``operationType``
+    may be the enum's integer) and ``"snake"`` for generation B's direct and 3-D Secure
+    payments (``PaymentRequest``, ``ThreeDSInitRequest``); ``required`` names the
+    dotted fields that schema requires (``"amount.currency"``). ``today`` dates the
+    card's expiry.
+
+    :raises ProblemError: the 400 validation problem.
+    """
+    operation_key = _wire_key("operation_type", style)
+    operation = body.get(operation_key)
+    if style == "camel" and type(operation) is int and 0 <= operation < len(_OPERATION_TYPES):
+        body = {**body, operation_key: _OPERATION_TYPES[operation]}
+    request: Any
+    request, problems = _decode_required(body, cls, style, required)
+    _check_money(problems, "amount", body["amount"], MIN_AMOUNT)
+    # As sent: generation A may leave it out (1), but not send null.
+    _check_installment(problems, "installment", body.get("installment", 1))
+    if request.operation_type.value not in PAYABLE_OPERATIONS:
+        problems.add(operation_key, "operation_not_payable")
+    _check_card(problems, body["card"], style, today)
+    items_key = _wire_key("basket_items", style)
+    for index, item in enumerate(body.get(items_key) or []):
+        problems.add(f"{items_key}[{index}].quantity", rules.positive_int(item.get("quantity")))
+    for name in ("callback_url", "cancel_url", "return_url"):
+        key = _wire_key(name, style)
+        if body.get(key) is not None:
+            problems.add(key, rules.url(body[key]))
+    problems.raise_if_any()
+    return typing.cast("M", request)
 
 
 def check_session_request(body: dict[str, Any]) -> CheckoutSessionRequest:
-    """Decode a generation-B create-session body strictly."""
-    wrong_types = type_problems(body, CheckoutSessionRequest, "snake")
-    if wrong_types:
-        raise validation_problem(wrong_types)
-    try:
-        request = strict_converter("snake").structure(body, CheckoutSessionRequest)
-    except DecodeError as error:
-        raise validation_problem({"$": [str(error)]}) from None
-    except (TypeError, ValueError):
-        raise validation_problem({"$": ["İstek gövdesi beklenen şekilde değil."]}) from None
-    errors: dict[str, list[str]] = {}
-    if not _is_json_int(body.get("amount")):
-        errors["amount"] = ["Tutar kuruş cinsinden tam sayı olmalı (15000 = 150,00 TRY)."]
-    elif request.amount < MIN_AMOUNT:
-        errors["amount"] = [f"Tutar en az {MIN_AMOUNT} kuruş olmalı."]
-    if "currency" not in body or request.currency not in SUPPORTED_CURRENCIES:
-        errors["currency"] = ["Yalnızca TRY desteklenir."]
-    installments = body.get("allowed_installments")
-    if installments is not None and not all(
-        _is_json_int(n) and 1 <= n <= MAX_INSTALLMENT for n in installments
-    ):
-        errors["allowed_installments"] = [f"Taksitler 1 ile {MAX_INSTALLMENT} arasında olmalı."]
-    if errors:
-        raise validation_problem(errors)
+    """Decode a generation-B create-session body strictly.
+
+    :raises ProblemError: the 400 validation problem.
+    """
+    request, problems = _decode_required(body, CheckoutSessionRequest, "snake", ("currency",))
+    _check_amount(problems, "amount", request.amount, MIN_AMOUNT)
+    _check_currency(problems, "currency", request.currency)
+    for index, count in enumerate(request.allowed_installments or ()):
+        _check_installment(problems, f"allowed_installments[{index}]", count)
+    problems.raise_if_any()
     return request
+
+
+# --- the payment operations' bodies -----------------------------------------------------------
+
+
+def _without_transaction_id(body: dict[str, Any], path_id: str) -> dict[str, Any]:
+    """``body`` without its optional ``transaction_id``, which must be the path's.
+
+    :raises ProblemError: the 400 validation problem.
+    """
+    body = dict(body)
+    value = body.pop("transaction_id", None)
+    if value is not None:
+        problems = Problems()
+        code = rules.identifier(value)
+        problems.add("transaction_id", code)
+        if code is None and value != path_id:
+            problems.add("transaction_id", "path_mismatch")
+        problems.raise_if_any()
+    return body
+
+
+def check_refund(body: dict[str, Any], transaction_id: str) -> RefundRequest:
+    """Decode a refund body (``RefundRequest``) for the payment ``transaction_id``.
+
+    :raises ProblemError: the 400 validation problem.
+    """
+    body = _without_transaction_id(body, transaction_id)
+    code = body.get("reason_code")
+    if isinstance(code, str) and code in _REASON_BY_SNAKE:
+        body["reason_code"] = _REASON_BY_SNAKE[code]
+    refund, problems = _decode_required(body, RefundRequest, "snake", ("amount",))
+    problems.add("amount", rules.amount(refund.amount))
+    if refund.reason is not None and len(refund.reason) > MAX_REASON_LENGTH:
+        problems.add("reason", "reason_too_long")
+    problems.raise_if_any()
+    return refund
+
+
+def check_void(body: dict[str, Any], transaction_id: str) -> VoidRequest:
+    """Decode a void body (``VoidRequest``, empty when none was sent).
+
+    :raises ProblemError: the 400 validation problem.
+    """
+    return decode(_without_transaction_id(body, transaction_id), VoidRequest, "snake")
+
+
+def check_capture(body: dict[str, Any], transaction_id: str) -> CaptureRequest:
+    """Decode a capture body (``CaptureRequest``): a positive amount in TRY.
+
+    :raises ProblemError: the 400 validation problem.
+    """
+    body = _without_transaction_id(body, transaction_id)
+    required = ("amount", "amount.currency")
+    capture, problems = _decode_required(body, CaptureRequest, "snake", required)
+    _check_money(problems, "amount", body["amount"])
+    problems.raise_if_any()
+    return capture
+
+
+def check_complete_3ds(body: dict[str, Any]) -> str:
+    """The transaction id of a 3-D Secure complete body (``ManualCompleteRequest``).
+
+    :raises ProblemError: the 400 validation problem.
+    """
+    problems = Problems()
+    for key in sorted(set(body) - {"transaction_id", "need_verification"}):
+        problems.add(key, "unknown_field")
+    transaction_id = body.get("transaction_id")
+    if transaction_id is None:
+        problems.add("transaction_id", "required")
+    else:
+        problems.add("transaction_id", rules.identifier(transaction_id))
+    verify = body.get("need_verification")
+    if verify is not None and type(verify) is not bool:
+        problems.add("need_verification", "not_bool")
+    problems.raise_if_any()
+    return typing.cast("str", transaction_id)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import ipaddress
 import secrets
-import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from types import TracebackType
@@ -16,10 +13,12 @@ from aiohttp import web
 
 from ._app import EmulatorApp, RecordedRequest
 from ._clock import Clock
+from ._context import RouteContext
 from ._faults import Faults
 from ._idempotency import IdempotencyStore
 from ._ledger import Ledger
 from ._ratelimit import RateLimiter
+from ._thread_loop import ThreadLoop
 from ._tokens import TokenIssuer
 from ._webhooks import DEFAULT_RETRY_DELAYS, Webhooks
 
@@ -46,7 +45,25 @@ def _loopback(host: str) -> str:
     return host
 
 
-class PayvenEmulator:
+class _Seeding:
+    """``seed_payments``, the same on both emulators."""
+
+    #: The emulator's payments (the sync emulator reaches the async one's).
+    ledger: Ledger
+
+    def seed_payments(
+        self,
+        count: int | None = None,
+        *,
+        amount: int = 15000,
+        declined: Sequence[int] = (),
+        ids: Sequence[str] | None = None,
+    ) -> list[str]:
+        """Put payments straight into the ledger (no HTTP); returns their transaction ids."""
+        return self.ledger.seed(count, amount=amount, declined=declined, ids=ids)
+
+
+class PayvenEmulator(_Seeding):
     """The Payven identity and vpos APIs, emulated on one loopback URL.
 
     >>> async with PayvenEmulator() as emu:
@@ -128,11 +145,9 @@ class PayvenEmulator:
         )
         if webhook_url is not None:
             self.webhooks.subscribe(webhook_url, webhook_secret)
-        self._app = EmulatorApp(
-            tokens=self.tokens,
+        context = RouteContext(
             ledger=self.ledger,
-            faults=self.faults,
-            limiter=self._limiter,
+            tokens=self.tokens,
             idempotency=self.idempotency,
             clock=self.clock,
             base_url=lambda: self.url,
@@ -141,6 +156,7 @@ class PayvenEmulator:
             on_payment=self.webhooks.payment_recorded,
             on_event=self.webhooks.emit,
         )
+        self._app = EmulatorApp(context, faults=self.faults, limiter=self._limiter)
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
 
@@ -240,23 +256,12 @@ class PayvenEmulator:
 
         return PayvenClient(**{**self.credentials(), **kwargs})
 
-    def seed_payments(
-        self,
-        count: int | None = None,
-        *,
-        amount: int = 15000,
-        declined: Sequence[int] = (),
-        ids: Sequence[str] | None = None,
-    ) -> list[str]:
-        """Put payments straight into the ledger (no HTTP); returns their transaction ids."""
-        return self.ledger.seed(count, amount=amount, declined=declined, ids=ids)
-
     def revoke_tokens(self) -> None:
         """Invalidate every access and refresh token issued so far."""
         self.tokens.revoke_all()
 
 
-class SyncPayvenEmulator:
+class SyncPayvenEmulator(_Seeding):
     """:class:`PayvenEmulator` for blocking code: it serves from its own thread.
 
     >>> with SyncPayvenEmulator() as emu:
@@ -270,11 +275,9 @@ class SyncPayvenEmulator:
 
     def __init__(self, **kwargs: Any) -> None:
         self.emulator = PayvenEmulator(**kwargs)
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
+        self._thread = ThreadLoop(
+            lambda: self.emulator, name="payven-emulator", what="the emulator"
+        )
 
     def __repr__(self) -> str:
         return f"<SyncPayvenEmulator {self.emulator!r}>"
@@ -287,55 +290,11 @@ class SyncPayvenEmulator:
 
     def start(self, timeout: float = 30.0) -> None:
         """Start serving from a daemon thread. Prefer ``with``."""
-        if self._thread is not None:
-            raise RuntimeError("the emulator is already running")
-        self._ready.clear()
-        self._error = None
-        thread = threading.Thread(target=self._serve, name="payven-emulator", daemon=True)
-        self._thread = thread
-        thread.start()
-        if not self._ready.wait(timeout):
-            raise RuntimeError("the emulator did not start in time")
-        error = self._take_error()
-        if error is not None:
-            thread.join()
-            self._thread = None
-            raise error
+        self._thread.start(timeout)
 
     def stop(self) -> None:
         """Stop serving and join the thread. Idempotent."""
-        thread, self._thread = self._thread, None
-        if thread is None:
-            return
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(stop.set)
-        thread.join()
-        error = self._take_error()
-        if error is not None:
-            raise error
-
-    def _take_error(self) -> BaseException | None:
-        error, self._error = self._error, None
-        return error
-
-    def _serve(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as error:  # noqa: BLE001 - re-raised by start() or stop()
-            self._error = error
-            self._ready.set()
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        await self.emulator.start()
-        try:
-            self._ready.set()
-            await self._stop.wait()
-        finally:
-            await self.emulator.stop()
-            self._loop = None
+        self._thread.stop()
 
     def __enter__(self) -> SyncPayvenEmulator:
         self.start()
@@ -360,28 +319,14 @@ class SyncPayvenEmulator:
 
         return PayvenClient(**{**self.emulator.credentials(), **kwargs})
 
-    def seed_payments(
-        self,
-        count: int | None = None,
-        *,
-        amount: int = 15000,
-        declined: Sequence[int] = (),
-        ids: Sequence[str] | None = None,
-    ) -> list[str]:
-        """Put payments straight into the ledger; returns their transaction ids."""
-        return self.emulator.seed_payments(count, amount=amount, declined=declined, ids=ids)
-
     def drain_webhooks(self, timeout: float | None = 30.0) -> None:
         """Block until every webhook delivery is delivered or has given up.
 
         :raises TimeoutError: still pending after ``timeout`` seconds.
         """
-        loop = self._loop
-        if loop is None or loop.is_closed():
+        if not self._thread.running:
             return
-        future = asyncio.run_coroutine_threadsafe(self.emulator.webhooks.drain(), loop)
         try:
-            future.result(timeout)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
+            self._thread.call(self.emulator.webhooks.drain, timeout)
+        except TimeoutError:
             raise TimeoutError("webhook deliveries still pending") from None

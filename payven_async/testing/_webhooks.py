@@ -44,7 +44,7 @@ from ..webhooks import (
     sign_webhook,
 )
 from ._clock import Clock, iso
-from ._ledger import PaymentRecord
+from ._records import PaymentRecord
 
 __all__ = [
     "DEFAULT_RETRY_DELAYS",
