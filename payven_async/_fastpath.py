@@ -12,25 +12,27 @@ cattrs 26.2.1, attrs 26.1.0; runs differ by some 0.3k):
 line                              budget  cattrs' code   with this
 ================================  ======  =============  =========
 ``structure(.., PaymentQuery)``   27k     38.8k          19.4k
-``structure(.., PaymentResult)``  26k     37.4k          24.2k
-``encode(pay_request, "camel")``  34k     38.4k          32.1k
+``structure(.., PaymentResult)``  26k     37.4k          19.6k
+``encode(pay_request, "camel")``  34k     38.4k          29.4k
 ================================  ======  =============  =========
 
-Decoding (:func:`decoder`, for :data:`DECODED_BY_HAND`): the answers are frozen attrs
-classes, whose ``__init__`` sets each slot through ``object.__setattr__``, 1.15k
-instructions a field against 0.69k through the slot's own setter: 16.4k for
-PaymentResult's 13 fields before any decoding. And the key-folding pass of the lenient
-decoders costs about 1k instructions a key. The hand decoder does neither for the
-usual answer, whose keys are exact spellings: it looks each field up under its
-spellings, and sets each slot once through its descriptor's ``__set__`` (the
+Decoding (:func:`decoder`, for :data:`DECODED_BY_HAND`): the key-folding pass of the
+lenient decoders costs about 1k instructions a key, and a frozen attrs ``__init__``
+takes keyword arguments and (for a slotted class, such as PaymentQuery) sets each slot
+through ``object.__setattr__``, 1.15k instructions a field against 0.69k through the
+slot's own setter. The hand decoder does neither for the usual answer, whose keys are
+exact spellings: it looks each field up under its spellings and stores it once, in
+the instance's ``__dict__`` for a class that has one (PaymentResult; 24.2k with slots,
+19.6k with a ``__dict__``), else through its slot descriptor's ``__set__`` (the
 descriptor protocol, no private API). Any other answer goes to cattrs' code.
 
 Encoding (:func:`encoder`, for :data:`ENCODED_BY_HAND`): cattrs' code leaves a field
 out with ``instance.x != default``, a rich comparison, where ``is not None`` does:
 0.15k instructions more a string field and 1.5k a model field (``_Model.__eq__`` runs,
-in Python). Writing PayRequest's own encoder is enough for the budget; the encoders of
-the models inside it (Card, Buyer, Address, ...) stay cattrs' (by hand, the two
-addresses would save another 2.5k, the buyer 1.7k).
+in Python). The pay body's models are all encoded here: PayRequest's own encoder took
+it from 38.4k to 32.1k, those of the models inside it (Money, Card, Buyer, Address,
+BasketItem) to 29.4k, and the whole ``pay`` call is within its budget by less than
+that.
 
 Every other class is cattrs' code, PaymentQueryDetail's included: reading both detail
 records of a query answer went from 124k to some 203k instructions (off the hot path: a
@@ -47,14 +49,14 @@ import attrs
 
 from ._deferred import slot_of
 from ._hooks import PASS_THROUGH, Hook, spellings
-from .models import PaymentQuery, PaymentResult, PayRequest
+from .models import Address, BasketItem, Buyer, Card, Money, PaymentQuery, PaymentResult, PayRequest
 
 __all__ = ["DECODED_BY_HAND", "ENCODED_BY_HAND", "decoder", "encoder"]
 
 #: Answer classes built slot by slot, not through their frozen ``__init__``.
 DECODED_BY_HAND: frozenset[type] = frozenset({PaymentQuery, PaymentResult})
 #: Request classes whose encoder is written here, not by cattrs.
-ENCODED_BY_HAND: frozenset[type] = frozenset({PayRequest})
+ENCODED_BY_HAND: frozenset[type] = frozenset({PayRequest, Money, Card, Buyer, Address, BasketItem})
 
 _FACTORY: Any = attrs.Factory  # a class, though typed as an (overloaded) function
 
@@ -93,6 +95,26 @@ def _slot_setters(cls: type) -> dict[str, Callable[[Any, Any], None]] | None:
     return setters
 
 
+def _fills_its_dict(cls: type) -> bool:
+    """Whether ``cls`` is a frozen attrs class with a ``__dict__`` whose ``__init__`` only
+    stores each field there (no converters, validators, init hooks, or factories that
+    take self)."""
+    new: Any = cls.__new__
+    return (
+        "__slots__" not in cls.__dict__
+        and new is object.__new__
+        and not hasattr(cls, "__attrs_pre_init__")
+        and not hasattr(cls, "__attrs_post_init__")
+        and not any(
+            not field.init
+            or field.converter is not None
+            or field.validator is not None
+            or (isinstance(field.default, _FACTORY) and field.default.takes_self)
+            for field in attrs.fields(cls)
+        )
+    )
+
+
 def decoder(cls: Any, hooks: Mapping[str, Hook], general: Hook) -> Hook | None:
     """The hand-generated lenient decoder of ``cls``, or None when ``cls`` is not in
     :data:`DECODED_BY_HAND` or does not qualify (a required field, or an ``__init__``
@@ -122,9 +144,8 @@ def decoder(cls: Any, hooks: Mapping[str, Hook], general: Hook) -> Hook | None:
     """
     if cls not in DECODED_BY_HAND:
         return None
-    setters = _slot_setters(cls)
     fields = attrs.fields(cls)
-    if setters is None or any(field.default is attrs.NOTHING for field in fields):
+    if any(field.default is attrs.NOTHING for field in fields):
         return None
     namespace: dict[str, Any] = {"cls": cls, "new": object.__new__, "general": general}
     lines = [
@@ -134,16 +155,28 @@ def decoder(cls: Any, hooks: Mapping[str, Hook], general: Hook) -> Hook | None:
         "            found = 0",
         "            obj = new(cls)",
     ]
+    if _fills_its_dict(cls):
+        # A frozen attrs class with a __dict__: its __init__ stores each field in the
+        # instance's __dict__; so does this, directly.
+        lines.append("            fill = obj.__dict__")
+        store = [f"fill[{field.name!r}] = " for field in fields]
+    else:
+        setters = _slot_setters(cls)
+        if setters is None:
+            return None
+        for index, field in enumerate(fields):
+            namespace[f"set_{index}"] = setters[field.name]
+        store = [f"set_{index}(obj, " for index in range(len(fields))]
     for index, field in enumerate(fields):
         name = field.name
         default: Any = field.default
-        namespace[f"set_{index}"] = setters[name]
+        close = "" if store[index].startswith("fill") else ")"
         if isinstance(default, _FACTORY):
             namespace[f"factory_{index}"] = default.factory
-            set_default = f"set_{index}(obj, factory_{index}())"
+            set_default = f"{store[index]}factory_{index}(){close}"
         else:
             namespace[f"default_{index}"] = default
-            set_default = f"set_{index}(obj, default_{index})"
+            set_default = f"{store[index]}default_{index}{close}"
         lines.append(f"            # {name}: {getattr(field.type, '__name__', field.type)}")
         hook = hooks.get(name)
         if hook is None:  # unknown_fields: an answer with unknown keys goes to general
@@ -163,9 +196,9 @@ def decoder(cls: Any, hooks: Mapping[str, Hook], general: Hook) -> Hook | None:
         if passes is not None:
             namespace[f"type_{index}"] = passes
             lines.append(f"            elif type(value) is type_{index}:")
-            lines.append(f"                set_{index}(obj, value)")
+            lines.append(f"                {store[index]}value{close}")
         lines.append("            else:")
-        lines.append(f"                set_{index}(obj, hook_{index}(value, tp_{index}))")
+        lines.append(f"                {store[index]}hook_{index}(value, tp_{index}){close}")
     lines += [
         "            if found == len(data):",
         "                return obj",

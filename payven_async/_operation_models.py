@@ -146,7 +146,7 @@ class CaptureRequest(_Input):
     extra_properties: Mapping[str, str] | None = None
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
+@attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
 class PaymentHistoryEntry(_Model):
     """One step in a payment's life (``OrderHistoryEntryDto``).
 
@@ -174,7 +174,7 @@ class PaymentHistoryEntry(_Model):
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
+@attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
 class PaymentHistory(_Model):
     """The answer to ``GET /payments/{transaction_id}/history`` (``OrderHistoryDto``).
 

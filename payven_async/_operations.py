@@ -69,7 +69,10 @@ T = TypeVar("T")
 #: Generation A's versioned media type, which the pay seed sends.
 JSON_V1 = "application/json; ver=1.0"
 JSON = "application/json"
+
 _plain = rules.PLAIN_ID_RE.fullmatch
+
+
 _new = tuple.__new__
 
 
@@ -190,7 +193,7 @@ class Operation(Generic[T]):
         problems: list[Problem] = []
         if len(ids) == 1 and not query and type(ids[0]) is str and _plain(ids[0]) is not None:
             # The usual call: one id, valid and its own path segment, no query.
-            url = base_url + literals[0] + ids[0] + literals[1]
+            url = f"{base_url}{literals[0]}{ids[0]}{literals[1]}"
         else:
             url = self._url(base_url, ids, query, problems)
         if self.keyed:
@@ -225,8 +228,17 @@ class Operation(Generic[T]):
             headers["Idempotency-Key"] = idempotency_key
         if authorization is not None:
             headers["Authorization"] = authorization
+        try:
+            payload = dumps(data)
+        except UnicodeEncodeError:
+            # A text with a lone surrogate: the checks leave finding those to the
+            # encoder (see _validate); say which field it was, still before any I/O.
+            found = validate.unsendable_texts(body)
+            raise ValidationError(
+                found or [Problem("request", rules.CODES["lone_surrogate"])]
+            ) from None
         if not self.moves_money:
-            return Request(self.method, url, headers, dumps(data), self.name)
+            return Request(self.method, url, headers, payload, self.name)
         transaction_id = (
             ids[self.id_names.index("transaction_id")]
             if "transaction_id" in self.id_names
@@ -238,7 +250,7 @@ class Operation(Generic[T]):
                 self.method,
                 url,
                 headers,
-                dumps(data),
+                payload,
                 self.name,
                 True,
                 idempotency_key,

@@ -137,22 +137,26 @@ class Pipeline:
         send = self._transport.send
         renewed = False
         number = 1
+        fresh = True  # nothing awaited since the request was prepared
         while True:
             if self.closed:
                 raise ClientClosedError("this PayvenClient is closed; create a new client")
             if throttle is not None and throttle.must_wait():
                 await throttle.acquire()
-            if tokens is not None:
+                fresh = False
+            if tokens is None:
+                wire = request if number == 1 else request._replace(attempt=number)
+            elif fresh and "Authorization" in request.headers:
+                # Prepared a moment ago with the token then valid, and nothing awaited
+                # since: it is still the current one (a 401 would tell otherwise).
+                wire = request
+            else:
                 # Outside the try below: a renewal has had its own retries.
                 bearer = tokens.valid_bearer() or await tokens.bearer(
                     timeout=timeout, max_retries=max_retries, started=started
                 )
-                if number == 1 and request.headers.get("Authorization") == bearer:
-                    wire = request  # prepared with the token that is still current
-                else:
-                    wire = request.authorized(bearer, number)
-            else:
-                wire = request if number == 1 else request._replace(attempt=number)
+                wire = request.authorized(bearer, number)
+            fresh = False
             try:
                 answer = await send(wire, attempt_timeout)
                 if throttle is not None:
@@ -160,7 +164,7 @@ class Pipeline:
                 status = answer.status
                 if status == 401 and tokens is not None and not renewed:
                     renewed = True  # once per call: drop exactly that token, then replay
-                    tokens.invalidate(bearer.removeprefix("Bearer "))
+                    tokens.invalidate(wire.headers["Authorization"].removeprefix("Bearer "))
                     continue
                 if status >= 400:
                     raise error_from_answer(answer, secrets=self.tokens.secrets)

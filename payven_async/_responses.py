@@ -224,9 +224,14 @@ def error_from_answer(answer: Answer, *, secrets: Iterable[str] = ()) -> APIErro
 
 def decode_answer(answer: Answer, cls: type[T], *, secrets: Iterable[str] = ()) -> T:
     """Decode a 2xx answer into ``cls``; an envelope saying ``isSuccess: false`` raises."""
-    payload = decode_json(answer.body)
-    data, envelope = unwrap_envelope(payload)
-    if envelope is not None and not isinstance(data, dict) and _envelope_failed(envelope):
+    data = payload = decode_json(answer.body)
+    envelope = None
+    if type(payload) is dict and "data" in payload:  # unwrap_envelope, inline: every call
+        for flag in _ENVELOPE_FLAGS:
+            if flag in payload:
+                data, envelope = payload["data"], payload
+                break
+    if envelope is not None and type(data) is not dict and _envelope_failed(envelope):
         raise error_from_payload(answer.status, envelope, headers=answer.headers, secrets=secrets)
     if data is None:
         raise DecodeError(f"the answer carries no {cls.__name__}")

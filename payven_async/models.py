@@ -9,6 +9,14 @@ Amounts are integer minor units (kuruş): ``Money(15000, "TRY")`` is 150,00 TRY.
 
 Response models keep every key the service sent that they do not know in
 ``unknown_fields``, so that nothing the API adds is ever silently dropped.
+
+Request models are mutable slotted attrs classes (see :class:`_Input`). Answer models
+are frozen attrs classes with a ``__dict__``: a frozen slotted class's ``__init__``
+sets each slot through ``object.__setattr__``, while a frozen class with a
+``__dict__`` stores each field straight into it, and an answer is built on every call
+(``PaymentResult`` decodes in 19.6k instructions instead of 24.4k, callgrind).
+``PaymentQuery`` keeps its slots: the wire layer decodes its detail records on first
+access through a descriptor in front of their slots.
 """
 
 from __future__ import annotations
@@ -78,15 +86,21 @@ def _masked_pan(number: object) -> str:
 
 def _compact_number(value: str | int) -> str:
     # People paste "4546 7112 3456 7894"; the API wants the digits alone.
+    if type(value) is str and value.isdigit():
+        return value  # the usual number, as it is
     return str(value).replace(" ", "").replace("-", "")
 
 
 def _two_digit_month(value: str | int) -> str:
+    if type(value) is str and len(value) == 2:
+        return value  # the usual "01" to "12" (or a mistake, for validation to name)
     text = str(value).strip()
     return text.zfill(2) if text.isdigit() and len(text) == 1 else text
 
 
 def _four_digit_year(value: str | int) -> str:
+    if type(value) is str and len(value) == 4:
+        return value  # the usual "2030" (or a mistake, for validation to name)
     text = str(value).strip()
     # "30" means 2030 on a card's face; the API wants four digits.
     return f"20{text}" if text.isdigit() and len(text) == 2 else text
@@ -171,7 +185,7 @@ class CheckoutPaymentMode(enum.Enum):
     THREE_D_PAY_HOSTING = "ThreeDPayHosting"
 
 
-@attrs.frozen(repr=False, eq=False)
+@attrs.frozen(slots=False, repr=False, eq=False)
 class Money(_Model):
     """An amount in integer minor units (kuruş for TRY) and its ISO 4217 currency."""
 
@@ -202,9 +216,17 @@ class Money(_Model):
         return Decimal(self.amount).scaleb(-_MINOR_UNIT_EXPONENTS.get(self.currency, 2))
 
 
-@attrs.define(repr=False, eq=False)
+# on_setattr=NO_OP: with an on_setattr hook, attrs' __init__ sets every field through
+# object.__setattr__ and the class gets a __setattr__ in Python: building a Card cost
+# 10.9k instructions against 5.6k without. The fields are normalised when the card is
+# built; a value assigned later is sent as it is (and checked when it is sent).
+@attrs.define(repr=False, eq=False, on_setattr=attrs.setters.NO_OP)
 class Card(_Input):
-    """Card details for a payment. The repr masks the number and hides the CVV."""
+    """Card details for a payment. The repr masks the number and hides the CVV.
+
+    The constructor normalises what people paste: spaces and dashes leave the number,
+    a one-digit month gets its leading zero, a two-digit year its century.
+    """
 
     holder_name: str
     number: str = attrs.field(converter=_compact_number, repr=_masked_pan)
@@ -292,7 +314,7 @@ class CheckoutSessionRequest(_Input):
     cancel_url: str | None = None
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
+@attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
 class PaymentResult(_Model):
     """The answer to a payment operation (``PaymentOperationResultDto``).
 
@@ -349,7 +371,7 @@ class PaymentResult(_Model):
         return value if isinstance(value, str) and value else None
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
+@attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
 class PaymentQueryDetail(_Model):
     """One side of a payment query: Payven's own record, or the bank's answer.
 
@@ -408,7 +430,7 @@ class PaymentQuery(_Model):
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
+@attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
 class CheckoutSession(_Model):
     """A hosted-checkout session: what ``create`` returns, and everything ``get`` adds."""
 
@@ -441,7 +463,7 @@ class CheckoutSession(_Model):
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
+@attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
 class Token(_Model):
     """An access token as the identity service issued it. Token values never reach a repr."""
 

@@ -24,7 +24,8 @@ from payven_async import (
     Token,
     models,
 )
-from payven_async.errors import NotFoundError
+from payven_async._validate import check_pay
+from payven_async.errors import NotFoundError, ValidationError
 
 PAN = "4546711234567894"
 
@@ -108,12 +109,13 @@ def test_request_models_are_mutable_and_unhashable_answers_are_frozen() -> None:
         PaymentResult().status = "x"  # type: ignore[misc]
 
 
-def test_card_fields_are_normalised_when_assigned_too() -> None:
-    """A card number pasted with spaces is compacted on assignment as in the constructor."""
+def test_a_card_field_assigned_later_is_sent_as_it_is_and_checked() -> None:
+    """Only the constructor normalises; a pasted number assigned later fails validation."""
     card = Card("A", PAN, "12", "2030", "000")
     card.number = "4546 7112-3456 7894"
-    card.expire_month = "3"
-    assert (card.number, card.expire_month) == (PAN, "03")
+    assert card.number == "4546 7112-3456 7894"
+    with pytest.raises(ValidationError, match=r"card\.number"):
+        check_pay("s", PayRequest(amount=Money(15000), card=card))
 
 
 def test_card_fields_are_normalised() -> None:
