@@ -18,42 +18,33 @@ This package is never imported by ``payven_async`` itself.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ._app import RecordedRequest
-    from ._cards import TEST_CARDS, CardOutcome
-    from ._clock import Clock
-    from ._emulator import PayvenEmulator, SyncPayvenEmulator
-    from ._faults import ROUTES, Fault, FaultKind, Faults
-    from ._ledger import Ledger, LedgerError
-    from ._records import CheckoutSessionRecord, PaymentRecord
-    from ._webhooks import WebhookAttempt, WebhookDelivery, Webhooks, WebhookSubscription
+from .._lazy import attach
 
-__all__ = [
-    "ROUTES",
-    "TEST_CARDS",
-    "CardOutcome",
-    "CheckoutSessionRecord",
-    "Clock",
-    "Fault",
-    "FaultKind",
-    "Faults",
-    "Ledger",
-    "LedgerError",
-    "PaymentRecord",
-    "PayvenEmulator",
-    "RecordedRequest",
-    "SyncPayvenEmulator",
-    "WebhookAttempt",
-    "WebhookDelivery",
-    "WebhookSubscription",
-    "Webhooks",
-]
+if TYPE_CHECKING:  # what type checkers see of _HOMES below (a test pins the two)
+    from ._app import RecordedRequest as RecordedRequest
+    from ._cards import TEST_CARDS as TEST_CARDS, CardOutcome as CardOutcome
+    from ._clock import Clock as Clock
+    from ._emulator import (
+        PayvenEmulator as PayvenEmulator,
+        SyncPayvenEmulator as SyncPayvenEmulator,
+    )
+    from ._faults import ROUTES as ROUTES, Fault as Fault, FaultKind as FaultKind, Faults as Faults
+    from ._ledger import Ledger as Ledger, LedgerError as LedgerError
+    from ._records import (
+        CheckoutSessionRecord as CheckoutSessionRecord,
+        PaymentRecord as PaymentRecord,
+    )
+    from ._webhooks import (
+        WebhookAttempt as WebhookAttempt,
+        WebhookDelivery as WebhookDelivery,
+        Webhooks as Webhooks,
+        WebhookSubscription as WebhookSubscription,
+    )
 
-# Loaded on first use, so that the pytest plugin (a submodule) costs nothing until a
-# fixture asks for an emulator.
+# Every name loads on first use, so that the pytest plugin (a submodule) costs nothing
+# until a fixture asks for an emulator. The one list: __all__ and the loader come from it.
 _HOMES = {
     "ROUTES": "._faults",
     "TEST_CARDS": "._cards",
@@ -75,15 +66,7 @@ _HOMES = {
     "Webhooks": "._webhooks",
 }
 
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__all__ = sorted(_HOMES)
+__getattr__, __dir__ = attach(
+    __name__, {name: __name__ + home for name, home in _HOMES.items()}, __all__
+)
