@@ -9,7 +9,7 @@ from pathlib import Path
 
 import payven_async
 import payven_sync
-from payven_async._lazy import LAZY
+from payven_async._lazy import LAZY, homed_in
 
 PACKAGE = Path(payven_async.__file__).parent
 SYNC = Path(payven_sync.__file__).parent
@@ -153,6 +153,8 @@ def test_lazy_names_are_listed_once_and_mirrored_for_type_checkers() -> None:
     """What type checkers see of the lazy names is exactly _lazy.LAZY, in both packages."""
     assert type_checking_names(PACKAGE / "__init__.py") == set(LAZY)
     assert type_checking_names(SYNC / "__init__.py") == set(LAZY)
+    operation_models = set(homed_in("payven_async._operation_models"))
+    assert type_checking_names(PACKAGE / "models.py") - {"PayvenError"} == operation_models
     assert set(LAZY) <= set(payven_async.__all__)
 
 

@@ -113,3 +113,20 @@ def test_methods_carry_the_async_docstrings() -> None:
         assert twin.__doc__ is not None
         assert twin.__doc__.startswith(inspect.cleandoc(member.__doc__ or "")), name
         assert twin.__module__ == "payven_sync._client"
+
+
+def test_the_blocking_client_runs_on_an_in_memory_transport() -> None:
+    """payven_sync takes the same transport= and runs the whole pipeline on it, no socket."""
+    calls: list[str] = []
+
+    def handler(request: payven_async.Request) -> payven_async.Answer:
+        calls.append(request.call)
+        if request.call == "token":
+            return payven_async.Answer.from_json({"access_token": "t", "expires_in": 300})
+        return payven_async.Answer.from_json({"transaction_id": "t-1", "status": "completed"})
+
+    transport = payven_sync.MemoryTransport(handler)
+    with payven_sync.PayvenClient("cid", "csecret", "acme", transport=transport) as client:
+        assert client.query("t-1").status == "completed"
+    assert calls == ["token", "query"]
+    assert transport.closed

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from payven_async import (
+    Address,
     BasketItem,
+    Buyer,
     Card,
     CheckoutSessionRequest,
     Money,
+    OperationType,
     PayRequest,
     PayvenClient,
     ValidationError,
 )
-from payven_async._validate import check_pay, luhn_valid
+from payven_async._operations import PAY
+from payven_async._validate import _charge_problems, _urls, check_pay, luhn_valid
 
 from .fake_server import FakePayven
 
@@ -178,3 +184,104 @@ async def test_ids_with_whitespace_or_control_characters_are_refused(client: Pay
     for bad in ("a b", "a\nb", "x\x00", "é" * 200):
         with pytest.raises(ValidationError, match="transaction_id"):
             await client.query(bad)
+
+
+# --- the fast test and the rules agree --------------------------------------------------------
+
+# Each field's values: the first valid, the rest a mix of valid and invalid.
+TEXT = [None, "Ayşe Yılmaz", "", "plain", "bad \ud800 text", 5, b"bytes", "   "]
+ID = [None, "ORDER-1001", "a b", "", "x" * 129, "sipariş-1", 7, "id\x00", "ok.id_~"]
+URL = [None, "https://shop.example/cb", "http://x", "ftp://x", "https://x/\ud800", 3]
+FIELDS: dict[str, list[Any]] = {
+    "holder": ["Test Kullanici", "", "Ayşe", 4, "   ", "a\ud800"],
+    "number": [
+        "4546711234567894",
+        "4546711234567895",
+        "4546 7112 3456 7894",
+        "45467112345678941234567",
+        "454671123456789x",
+        "4546711234567894".translate(FULL_WIDTH),
+    ],
+    "month": ["12", "01", "13", "1", "ab", 12],
+    "year": ["2030", "2019", "30", "20x0", 2030],
+    "cvv": ["000", "1234", "12", "abc", 123, "000".translate(ARABIC_INDIC)],
+    "amount": [15000, 1, 0, -1, 2**63, True, 1.5],
+    "currency": ["TRY", "USD", "EUR", "try", "TRYX", None],
+    "installment": [1, 3, 0, "1", True],
+    "external_id": ID,
+    "basket_id": ID,
+    "description": TEXT,
+    "buyer_name": TEXT,
+    "buyer_email": TEXT,
+    "buyer": ["model", None, "not a buyer"],
+    "city": TEXT,
+    "address": ["model", None, 5],
+    "item_id": ["ITEM-1", "", "   ", 5, "x\ud800"],
+    "item_name": ["Kitap", "", 7, "Kalem \ud800"],
+    "item_price": [10000, 0, -1, 2**63, 1.5],
+    "item_quantity": [1, 2, 0, True],
+    "items": ["list", None, "tuple", "not a list"],
+    "callback_url": URL,
+    "cancel_url": URL,
+    "operation_type": [OperationType.SALE, OperationType.PRE_AUTH, OperationType.REFUND, "Sale"],
+    "extra": [None, {"a": "b"}, {"a": 1}],
+}
+
+
+@st.composite
+def pay_requests(draw: st.DrawFn) -> PayRequest:
+    """A full seed-000 pay request with up to three fields changed, to a valid or an
+    invalid value: most requests are a step or two from the usual, valid one."""
+    changed = draw(st.sets(st.sampled_from(sorted(FIELDS)), max_size=3))
+    value = {name: draw(st.sampled_from(FIELDS[name])) if name in changed else FIELDS[name][0]
+             for name in FIELDS}  # fmt: skip
+    item = BasketItem(
+        value["item_id"], value["item_name"], value["item_price"], value["item_quantity"]
+    )
+    items = {"list": [item, BasketItem("ITEM-2", "Kalem", 2500, 2)], "tuple": (item,)}
+    return PayRequest(
+        amount=Money(value["amount"], value["currency"]),
+        card=Card(value["holder"], value["number"], value["month"], value["year"], value["cvv"]),
+        installment=value["installment"],
+        external_id=value["external_id"],
+        basket_id=value["basket_id"],
+        description=value["description"],
+        buyer=(
+            Buyer(name=value["buyer_name"], email=value["buyer_email"], identity_number="1")
+            if value["buyer"] == "model"
+            else value["buyer"]
+        ),
+        billing_address=(
+            Address(city=value["city"], address="Levent")
+            if value["address"] == "model"
+            else value["address"]
+        ),
+        shipping_address=Address(city="İstanbul"),
+        basket_items=items.get(value["items"], value["items"]),
+        callback_url=value["callback_url"],
+        cancel_url=value["cancel_url"],
+        operation_type=value["operation_type"],
+        extra_properties=value["extra"],
+    )
+
+
+def rules_find(request: PayRequest) -> set[str]:
+    """The fields the rules find fault with, one by one (no fast test)."""
+    problems = _charge_problems(request, date.today())
+    _urls(request, ("callback_url", "cancel_url", "return_url"), problems)
+    return {problem.field for problem in problems}
+
+
+@settings(max_examples=600, deadline=None)
+@given(request=pay_requests())
+def test_a_pay_is_refused_before_io_exactly_when_the_rules_find_a_problem(
+    request: PayRequest,
+) -> None:
+    """The fast test and the encoder refuse what the rules refuse, and name the same fields."""
+    try:
+        PAY.prepare("https://vpos.example", "sess-1", body=request)
+    except ValidationError as error:
+        refused = {problem.field for problem in error.problems}
+    else:
+        refused = set()
+    assert refused == rules_find(request)
