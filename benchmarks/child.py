@@ -121,7 +121,8 @@ def layers(url: str, calls: int) -> None:
     pipeline = client._pipeline
     limits = client.config.timeout
     query_request = Request("GET", query_url, auth, None, "query")
-    prepared_query = QUERY.prepare(url, TRANSACTION_ID)
+    bearer = client._pipeline.tokens.valid_bearer()
+    prepared_query = QUERY.prepare(url, TRANSACTION_ID, authorization=bearer)
     # Real answers of the loopback server, to decode.
     query_answer = loop.run_until_complete(transport.send(query_request, limits))
     pay_answer = loop.run_until_complete(
@@ -166,7 +167,7 @@ def layers(url: str, calls: int) -> None:
         "awaited nothing": _nothing,
     }
     plain: dict[str, Callable[[], Any]] = {
-        "query request": lambda: QUERY.prepare(url, TRANSACTION_ID),
+        "query request": lambda: QUERY.prepare(url, TRANSACTION_ID, authorization=bearer),
         "hand query URL": lambda: f"{url}/api/v1/payments/{TRANSACTION_ID}/query",
         "logging check": lambda: http_logger.isEnabledFor(logging.DEBUG),
         "decode query": lambda: decode_answer(query_answer, PaymentQuery),

@@ -8,12 +8,12 @@ Sections (issue 5; (d), the sync facade, is benchmarks/sync_vs_requests.py):
 
 (a)  CPU per call of ``query`` and ``pay`` at concurrency 1 and 64: payven_async vs a
      hand-written aiohttp + json client, and vs httpx.AsyncClient; process CPU time.
-     No verdict here: DESIGN.md states the 1.15x goal in instructions, which (cg)
+     No verdict here: ARCHITECTURE.md states the 1.15x goal in instructions, which (cg)
      counts, because CPU time on a shared machine moves by tens of percent between
      runs (query at c=64 measured 1.08x and 1.20x with the same code).
 (cg) the same for payven and aiohttp as callgrind instruction counts, plus
      ``query_many`` per id against the gather loop. Unlike CPU time on a shared
-     machine, instruction counts repeat to within a fraction of a percent; DESIGN.md's
+     machine, instruction counts repeat to within a fraction of a percent; ARCHITECTURE.md's
      budget is stated in them. Needs valgrind; about a minute; skipped by --quick.
 (b)  ``query_many`` throughput vs a hand-written semaphore + gather loop (and an
      as_completed loop) at the same concurrency.
@@ -175,7 +175,7 @@ def section_a(url: str, settings: Settings) -> list[Row]:
                         f"{median(ours) * 1e6:.0f} µs",
                         f"{median(theirs) * 1e6:.0f} µs",
                         f"{ratio:.2f}x",
-                        # DESIGN.md counts this goal in instructions: the (cg) rows.
+                        # ARCHITECTURE.md counts this goal in instructions: the (cg) rows.
                         "see (cg)" if baseline == "aiohttp" else "",
                     )
                 )

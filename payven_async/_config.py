@@ -22,7 +22,7 @@ __all__ = ["HOSTS", "ClientConfig", "Environment", "Timeout", "build_config"]
 
 Environment = Literal["sandbox", "production"]
 
-#: identity and vpos base URLs per environment (DESIGN.md).
+#: identity and vpos base URLs per environment (see ARCHITECTURE.md).
 HOSTS: Mapping[str, tuple[str, str]] = {
     "production": ("https://identity.payven.com.tr", "https://vpos.payven.com.tr"),
     "sandbox": ("https://identity-sandbox.payven.com.tr", "https://vpos-sandbox.payven.com.tr"),

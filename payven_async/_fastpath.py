@@ -4,7 +4,7 @@ encoder of the pay body.
 
 The ``pay`` call must cost at most 1.15x a hand-written aiohttp + json client in
 instructions and sits right at that edge, so the wire layer's share has a budget a
-line. Measured with callgrind (``/work/bench/icount.sh``: instructions a call through
+line. Measured with callgrind (``benchmarks/snippets.py``: instructions a call through
 ``structure``/``encode``, the benchmark's answers and full pay request, Python 3.11,
 cattrs 26.2.1, attrs 26.1.0; runs differ by some 0.3k):
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .._hooks import camel
 from .._json import dumps
 from .._redact import redact_text
 from ._clock import iso
@@ -29,7 +30,6 @@ __all__ = [
     "IDENTITY_JSON",
     "PROBLEM_JSON",
     "ProblemError",
-    "camel",
     "checkout_session_b",
     "envelope",
     "history_b",
@@ -209,12 +209,6 @@ def operation_result_b(
 def operation_result_a(record: PaymentRecord) -> dict[str, Any]:
     """``PaymentOperationResultDto`` in generation A's camelCase (the same fields)."""
     return {camel(key): value for key, value in operation_result_b(record).items()}
-
-
-def camel(name: str) -> str:
-    """A snake_case name in generation A's camelCase (``transaction_id`` -> ``transactionId``)."""
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def payment_status_b(record: PaymentRecord) -> dict[str, Any]:

@@ -33,6 +33,7 @@ import attrs
 
 from .. import _rules as rules
 from .._converters import strict_converter
+from .._hooks import wire_key
 from ..errors import DecodeError
 from ..models import (
     BasketItem,
@@ -42,7 +43,7 @@ from ..models import (
     RefundRequest,
     VoidRequest,
 )
-from ._answers import ProblemError, camel
+from ._answers import ProblemError
 
 __all__ = [
     "MAX_INSTALLMENT",
@@ -161,12 +162,8 @@ class Problems:
             raise validation_problem(self.by_field)
 
 
-def _wire_key(name: str, style: Style) -> str:
-    return name if style == "snake" else camel(name)
-
-
 def _wire_path(path: str, style: Style) -> str:
-    return ".".join(_wire_key(part, style) for part in path.split("."))
+    return ".".join(wire_key(part, style) for part in path.split("."))
 
 
 # --- the body's shape -------------------------------------------------------------------------
@@ -194,8 +191,8 @@ def _missing(body: Mapping[str, Any], paths: Iterable[str], style: Style) -> Pro
         *parents, leaf = path.split(".")
         node: Any = body
         for parent in parents:
-            node = node.get(_wire_key(parent, style)) if type(node) is dict else None
-        if type(node) is dict and node.get(_wire_key(leaf, style)) is None:
+            node = node.get(wire_key(parent, style)) if type(node) is dict else None
+        if type(node) is dict and node.get(wire_key(leaf, style)) is None:
             problems.add(_wire_path(path, style), "required")
     return problems
 
@@ -224,7 +221,7 @@ def type_problems(data: Any, cls: type, style: Style, prefix: str = "") -> Probl
         return problems
     hints = typing.get_type_hints(cls)
     for field in attrs.fields(cls):
-        key = _wire_key(field.name, style)
+        key = wire_key(field.name, style)
         if field.name == "unknown_fields" or data.get(key) is None:
             continue
         path = f"{prefix}.{key}" if prefix else key
@@ -322,10 +319,10 @@ def _check_money(
 
 def _check_card(problems: Problems, card: Mapping[str, Any], style: Style, today: date) -> None:
     def field(name: str) -> str:
-        return f"card.{_wire_key(name, style)}"
+        return f"card.{wire_key(name, style)}"
 
     def value(name: str) -> Any:
-        return card.get(_wire_key(name, style))
+        return card.get(wire_key(name, style))
 
     problems.add(field("holder_name"), rules.card_holder(value("holder_name")))
     problems.add(field("number"), rules.card_number(value("number")))
@@ -353,7 +350,7 @@ def check_card_request(
 
     :raises ProblemError: the 400 validation problem.
     """
-    operation_key = _wire_key("operation_type", style)
+    operation_key = wire_key("operation_type", style)
     operation = body.get(operation_key)
     if style == "camel" and type(operation) is int and 0 <= operation < len(_OPERATION_TYPES):
         body = {**body, operation_key: _OPERATION_TYPES[operation]}
@@ -365,11 +362,11 @@ def check_card_request(
     if request.operation_type.value not in PAYABLE_OPERATIONS:
         problems.add(operation_key, "operation_not_payable")
     _check_card(problems, body["card"], style, today)
-    items_key = _wire_key("basket_items", style)
+    items_key = wire_key("basket_items", style)
     for index, item in enumerate(body.get(items_key) or []):
         problems.add(f"{items_key}[{index}].quantity", rules.positive_int(item.get("quantity")))
     for name in ("callback_url", "cancel_url", "return_url"):
-        key = _wire_key(name, style)
+        key = wire_key(name, style)
         if body.get(key) is not None:
             problems.add(key, rules.url(body[key]))
     problems.raise_if_any()
