@@ -23,7 +23,7 @@ import enum
 import os
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
 import attrs
@@ -41,6 +41,9 @@ from .models import (
     PayRequest,
     Token,
 )
+
+if TYPE_CHECKING:
+    from ._operation_models import PaymentHistory
 
 __all__ = [
     "CAPTURE",
@@ -165,11 +168,6 @@ class Operation(Generic[T]):
         object.__setattr__(self, "authenticated", self.service == "vpos")
         # A keyed row sends an Idempotency-Key, the same on every attempt.
         object.__setattr__(self, "keyed", self.retry is Retry.KEYED)
-
-    def response_model(self) -> type[T]:
-        """The answer's model class."""
-        response = self.response
-        return response.get() if isinstance(response, ModelRef) else response
 
     def prepare(
         self,
@@ -414,7 +412,7 @@ COMPLETE_3DS: Operation[PaymentResult] = Operation(
     label="3-D Secure complete",
 )
 GET_PAYMENT: Operation[PaymentResult] = Operation("get_payment", "GET", _PAYMENT, PaymentResult)
-GET_PAYMENT_HISTORY: Operation[Any] = Operation(
+GET_PAYMENT_HISTORY: Operation[PaymentHistory] = Operation(
     "get_payment_history",
     "GET",
     f"{_PAYMENT}/history",
