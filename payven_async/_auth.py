@@ -128,8 +128,9 @@ class TokenManager:
     def valid_bearer(self) -> str | None:
         """``Bearer <access token>`` while the cached token is not due for renewal, else None.
 
-        The ``Authorization`` header's value, made once per token: every request sends
-        it, and a call prepares its request with it when it is at hand.
+        Synchronous, so that the usual call costs no ``await``; when it gives None,
+        :meth:`bearer` renews. The header's value is made once per token: every request
+        sends it, and a call prepares its request with it when it is at hand.
         """
         if self._clock() < self._renew_at:
             return self._bearer
@@ -146,17 +147,6 @@ class TokenManager:
         :meth:`access_token` for the options)."""
         token = await self.access_token(timeout=timeout, max_retries=max_retries, started=started)
         return "Bearer " + token
-
-    def valid_token(self) -> str | None:
-        """The cached access token if it is not yet due for renewal, else None.
-
-        Synchronous, so that the common case costs no ``await``; when it gives None,
-        :meth:`access_token` renews.
-        """
-        token = self._token
-        if token is not None and self._clock() < self._renew_at:
-            return token.access_token
-        return None
 
     async def access_token(
         self,

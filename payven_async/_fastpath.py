@@ -220,30 +220,67 @@ def encoder(
     whether it is left out when None, as cattrs' code is told them. Per field, in
     declaration order::
 
-        value = obj.external_id
-        if value is not None:
-            out['externalId'] = value
+        v3 = obj.external_id
+        if v3 is not None:
+            out['externalId'] = v3
+
+    A field whose hook is another encoder made here is encoded inline, as a nested
+    dict built in the same function (a Python call less per nested model: the pay
+    body's Money, Card, Buyer and two addresses)::
+
+        v0 = obj.amount
+        d0 = {}
+        v1 = v0.amount
+        d0['amount'] = v1
+        ...
+        out['amount'] = d0
     """
     if cls not in ENCODED_BY_HAND:
         return None
     namespace: dict[str, Any] = {}
-    lines = [f"def encode_{cls.__name__}(obj):", "    out = {}"]
-    for index, (name, (key, hook, omit_none)) in enumerate(fields.items()):
-        value = "value"
-        if hook is not None:
-            namespace[f"hook_{index}"] = hook
-            value = f"hook_{index}(value)"
-        lines.append(f"    value = obj.{name}")
-        if omit_none:
-            lines.append("    if value is not None:")
-            lines.append(f"        out[{key!r}] = {value}")
-        else:
-            lines.append(f"    out[{key!r}] = {value}")
+    lines = [f"def encode_{cls.__name__}(obj):"]
+    _encode_fields(fields, "obj", "out", "    ", namespace, lines, [0])
     lines.append("    return out")
     encode: Callable[[Any], dict[str, Any]] = _compile(
         lines, f"encoder of {cls.__qualname__}", namespace
     )
+    _ENCODED_FIELDS[encode] = fields
     return encode
+
+
+#: The fields of each encoder made here, so that another can inline it.
+_ENCODED_FIELDS: dict[Any, Mapping[str, tuple[str, Hook | None, bool]]] = {}
+
+
+def _encode_fields(
+    fields: Mapping[str, tuple[str, Hook | None, bool]],
+    source: str,
+    target: str,
+    indent: str,
+    namespace: dict[str, Any],
+    lines: list[str],
+    counter: list[int],
+) -> None:
+    """The lines that build dict ``target`` out of the object named ``source``."""
+    lines.append(f"{indent}{target} = {{}}")
+    for name, (key, hook, omit_none) in fields.items():
+        number = counter[0]
+        counter[0] += 1
+        value = f"v{number}"
+        lines.append(f"{indent}{value} = {source}.{name}")
+        inner = indent
+        if omit_none:
+            lines.append(f"{indent}if {value} is not None:")
+            inner += "    "
+        nested = _ENCODED_FIELDS.get(hook)
+        if nested is not None:
+            _encode_fields(nested, value, f"d{number}", inner, namespace, lines, counter)
+            lines.append(f"{inner}{target}[{key!r}] = d{number}")
+        elif hook is not None:
+            namespace[f"hook_{number}"] = hook
+            lines.append(f"{inner}{target}[{key!r}] = hook_{number}({value})")
+        else:
+            lines.append(f"{inner}{target}[{key!r}] = {value}")
 
 
 def _compile(lines: list[str], title: str, namespace: dict[str, Any]) -> Any:

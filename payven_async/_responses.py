@@ -224,13 +224,7 @@ def error_from_answer(answer: Answer, *, secrets: Iterable[str] = ()) -> APIErro
 
 def decode_answer(answer: Answer, cls: type[T], *, secrets: Iterable[str] = ()) -> T:
     """Decode a 2xx answer into ``cls``; an envelope saying ``isSuccess: false`` raises."""
-    data = payload = decode_json(answer.body)
-    envelope = None
-    if type(payload) is dict and "data" in payload:  # unwrap_envelope, inline: every call
-        for flag in _ENVELOPE_FLAGS:
-            if flag in payload:
-                data, envelope = payload["data"], payload
-                break
+    data, envelope = unwrap_envelope(decode_json(answer.body))
     if envelope is not None and type(data) is not dict and _envelope_failed(envelope):
         raise error_from_payload(answer.status, envelope, headers=answer.headers, secrets=secrets)
     if data is None:
