@@ -484,3 +484,74 @@ async def test_error_answers_are_problem_details(specs: dict[str, Spec], raw: Ra
         assert status == expected
         specs["vpos-b"].response("GET", QUERY_B, status, _media(headers), problem)
         _problem(specs, status, headers, problem)
+
+
+# --- what fuzzing against the specs found (issue 18) ------------------------------------------
+
+
+async def _pay_raw(raw: Raw, session_id: str, data: bytes) -> tuple[int, Any, Any]:
+    status, headers, answer = await raw.request(
+        "POST",
+        f"/api/v1/checkout/sessions/{session_id}/pay",
+        raw_body=data,
+        content_type="application/json; ver=1.0",
+    )
+    return status, headers, json.loads(answer)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda body: body.update(description="\ud800"), "description"),
+        (lambda body: body["card"].update(holderName="Ay\udfffe"), "card.holderName"),
+        (
+            lambda body: body.update(
+                basketItems=[{"id": "1", "name": "Kalem \ud800", "price": 100, "quantity": 1}]
+            ),
+            "basketItems[0].name",
+        ),
+        (lambda body: body.update(extraProperties={"k\ud800": "v"}), "extraProperties.k\\ud800"),
+    ],
+)
+async def test_a_lone_surrogate_is_refused_before_anything_is_charged(
+    specs: dict[str, Spec], raw: Raw, change: Any, field: str
+) -> None:
+    """A lone UTF-16 surrogate in a pay body (valid JSON: "\\ud800"), in a value or a key,
+    is a 400 validation problem naming the field; the session stays open, nothing charged."""
+    body = pay_body()
+    change(body)
+    specs["vpos-a"].request("POST", PAY_A, "application/json; ver=1.0", body)  # schema-valid
+    session_id = await raw.new_session()
+    status, headers, problem = await _pay_raw(raw, session_id, json.dumps(body).encode())
+    assert (status, problem["code"]) == (400, "validation_failed"), problem
+    _problem(specs, status, headers, problem)
+    assert set(problem["errors"]) == {field}
+    _, _, session = await raw.json("GET", f"/api/v1/checkout/sessions/{session_id}")
+    assert (session["status"], session["attempt_count"]) == ("open", 0)
+    assert len(raw.emu.ledger) == 0
+
+
+async def test_a_surrogate_sent_as_utf8_bytes_and_in_a_session_body_is_refused(
+    specs: dict[str, Spec], raw: Raw
+) -> None:
+    """The surrogate's own UTF-8 bytes (ED A0 80) are refused too, and a create-session body
+    holding one opens no session."""
+    session_id = await raw.new_session()
+    data = json.dumps(pay_body(description="SURROGATE"), ensure_ascii=False).encode()
+    status, headers, problem = await _pay_raw(
+        raw, session_id, data.replace(b"SURROGATE", b"\xed\xa0\x80")
+    )
+    assert status == 400
+    _problem(specs, status, headers, problem)
+    assert set(problem["errors"]) == {"description"}
+    sessions = len(raw.emu.ledger.sessions)
+    status, headers, problem = await raw.json(
+        "POST",
+        SESSIONS_B,
+        raw_body=b'{"amount": 15000, "currency": "TRY", "description": "\\ud800"}',
+    )
+    assert str(status) in specs["vpos-b"].operation("POST", SESSIONS_B)["responses"]
+    _problem(specs, status, headers, problem)
+    assert set(problem["errors"]) == {"description"}
+    assert len(raw.emu.ledger.sessions) == sessions
+    assert len(raw.emu.ledger) == 0

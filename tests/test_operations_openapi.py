@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 import attrs
 import pytest
 
@@ -61,8 +62,9 @@ from payven_async.errors import (
 )
 from payven_async.testing import PayvenEmulator
 
-from .emulator_support import APPROVED, card
+from .emulator_support import APPROVED, Raw, card
 from .test_emulator_openapi import Spec, _problem, _ref_in, _resolve
+from .test_emulator_operations import paid, payment_body
 
 B = "vpos-b"
 A = "vpos-a"
@@ -573,3 +575,43 @@ async def test_generation_a_envelopes_drive_the_money_moving_helper() -> None:
         await client.refund(UUID, RefundRequest(amount=100))
     assert failed.value.code == "refund_exceeds_original"
     assert APPROVED not in str(failed.value)
+
+
+# --- what fuzzing against the specs found (issue 18) ------------------------------------------
+
+
+@pytest.fixture
+async def raw() -> AsyncIterator[Raw]:
+    """Raw HTTP access to a fresh emulator."""
+    async with PayvenEmulator() as emu, aiohttp.ClientSession() as http:
+        yield Raw(emu, http)
+
+
+def _refused(specs: dict[str, Spec], status: int, headers: Any, problem: Any) -> set[str]:
+    """The fields a 400 validation problem names (checked as a documented ProblemDetails)."""
+    assert (status, problem["code"]) == (400, "validation_failed"), problem
+    _problem(specs, status, headers, problem)
+    return set(problem["errors"])
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (PAYMENTS, payment_body(description="\ud800"), "description"),
+        (REFUND, {"amount": 100, "reason": "iade \udfff"}, "reason"),
+        (VOID, {"reason": "\ud800"}, "reason"),
+        (CAPTURE, {"amount": {"amount": 100, "currency": "TRY"}, "reason": "\ud800"}, "reason"),
+    ],
+)
+async def test_a_lone_surrogate_is_refused_before_any_operation(
+    specs: dict[str, Spec], raw: Raw, path: str, body: dict[str, Any], field: str
+) -> None:
+    """A lone surrogate in an operation's body is a 400 naming the field; nothing moves."""
+    held = await paid(raw, operation_type="PreAuth")
+    specs[B].request("POST", path, "application/json", body)  # schema-valid: a string
+    status, headers, problem = await raw.json(
+        "POST", path.format(transaction_id=held), raw_body=json.dumps(body).encode()
+    )
+    assert _refused(specs, status, headers, problem) == {field}
+    assert raw.emu.ledger.payment(held).status == "authorized"
+    assert len(raw.emu.ledger) == 1

@@ -1,6 +1,8 @@
 """Strict checks of what clients send, answered as the API's 400 validation problem.
 
-A body is checked in three steps, each stopping at the first that finds a problem:
+Every body is first checked as it is read (:func:`check_texts`): each text in it can be
+sent back as UTF-8 (no lone surrogate). Then it is checked in three steps, each stopping
+at the first that finds a problem:
 
 1. fields the API requires are present (``Zorunlu alan.``);
 2. JSON types, field by field (a string where the API wants a string, a JSON integer
@@ -57,6 +59,7 @@ __all__ = [
     "check_complete_3ds",
     "check_refund",
     "check_session_request",
+    "check_texts",
     "check_void",
     "decode",
     "only_keys",
@@ -167,6 +170,35 @@ def _wire_path(path: str, style: Style) -> str:
 
 
 # --- the body's shape -------------------------------------------------------------------------
+
+
+def check_texts(body: Any) -> None:
+    """Every string in ``body`` (values and keys, at any depth) can be sent as UTF-8.
+
+    A lone UTF-16 surrogate (``"\\ud800"``) is valid JSON but no text: an answer that
+    echoed it could not be encoded. It is refused (``rules.text``) under the field's
+    path as sent (``basketItems[0].name``); a key that holds one is named with the
+    surrogate escaped (``\\ud800``), so that the problem itself can be sent.
+
+    :raises ProblemError: the 400 validation problem.
+    """
+    problems = Problems()
+    pending: list[tuple[str, Any]] = [("", body)]
+    while pending:  # depth first, in document order, without recursion (any nesting)
+        path, value = pending.pop()
+        if type(value) is str:
+            problems.add(path or "$", rules.text(value))
+        elif type(value) is dict:
+            children = []
+            for key, item in value.items():
+                name = key.encode("utf-8", "backslashreplace").decode("utf-8")
+                field = f"{path}.{name}" if path else name
+                problems.add(field, rules.text(key))
+                children.append((field, item))
+            pending += reversed(children)
+        elif type(value) is list:
+            pending += reversed([(f"{path}[{index}]", item) for index, item in enumerate(value)])
+    problems.raise_if_any()
 
 
 def only_keys(body: Mapping[str, Any], allowed: tuple[str, ...]) -> None:

@@ -23,6 +23,7 @@ from aiohttp import web
 from .._json import decode_json
 from ..errors import DecodeError
 from ._answers import PROBLEM_JSON, ProblemError, json_answer, ledger_problem, problem_body
+from ._checks import check_texts
 from ._clock import Clock
 from ._idempotency import IdempotencyConflict, IdempotencyStore, StoredAnswer, fingerprint
 from ._ledger import Ledger, LedgerError
@@ -129,8 +130,13 @@ class RouteContext:
     ) -> tuple[bytes, dict[str, Any]]:
         """The raw body and its JSON object.
 
+        Every text in the body, at any depth and keys too, must be sendable back as UTF-8
+        (:func:`~payven_async.testing._checks.check_texts`): answers echo texts, and
+        nothing may be recorded that no answer could carry.
+
         :param optional: no body at all is an empty object (void's body is optional).
-        :raises ProblemError: 415 ``unsupported_media_type``, 400 ``invalid_json``.
+        :raises ProblemError: 415 ``unsupported_media_type``, 400 ``invalid_json``, 400
+            ``validation_failed``.
         """
         if optional and not request.can_read_body:
             return b"", {}
@@ -146,6 +152,7 @@ class RouteContext:
             raise ProblemError(400, "invalid_json", "İstek gövdesi geçerli JSON değil.") from None
         if not isinstance(payload, dict):
             raise ProblemError(400, "invalid_json", "İstek gövdesi bir JSON nesnesi olmalı.")
+        check_texts(payload)
         return raw, payload
 
     async def authenticated_body(
