@@ -555,3 +555,25 @@ async def test_a_surrogate_sent_as_utf8_bytes_and_in_a_session_body_is_refused(
     assert set(problem["errors"]) == {"description"}
     assert len(raw.emu.ledger.sessions) == sessions
     assert len(raw.emu.ledger) == 0
+
+
+async def test_a_request_without_a_body_is_read_as_an_empty_object(
+    specs: dict[str, Spec], raw: Raw
+) -> None:
+    """No POST the emulator serves requires a body (requestBody.required is never set): a
+    request without one is not invalid JSON but an empty object, judged by the route."""
+    for name, path in (("vpos-a", PAY_A), ("vpos-b", PAY_B), ("vpos-b", SESSIONS_B)):
+        assert not specs[name].operation("POST", path)["requestBody"].get("required", False)
+    assert not specs["identity-b"].operation("POST", TOKEN_B)["requestBody"].get("required")
+    session_id = await raw.new_session()
+    for path in (f"/api/v1/checkout/sessions/{session_id}/pay", SESSIONS_B):
+        status, headers, problem = await raw.json("POST", path)
+        assert (status, problem["code"]) == (400, "validation_failed"), problem
+        _problem(specs, status, headers, problem)
+    assert set(problem["errors"]) == {"amount", "currency"}  # B's required fields
+    status, headers, problem = await raw.json(
+        "POST", f"/api/v1/auth/{raw.emu.slug}/token", auth=False
+    )
+    assert (status, problem["code"]) == (401, "invalid_credentials")
+    _problem(specs, status, headers, problem)
+    assert len(raw.emu.ledger) == 0

@@ -615,3 +615,25 @@ async def test_a_lone_surrogate_is_refused_before_any_operation(
     assert _refused(specs, status, headers, problem) == {field}
     assert raw.emu.ledger.payment(held).status == "authorized"
     assert len(raw.emu.ledger) == 1
+
+
+async def test_operation_requests_without_a_body_name_what_they_need(
+    specs: dict[str, Spec], raw: Raw
+) -> None:
+    """No operation requires a body (requestBody.required is never set): none is read as an
+    empty object, a 400 naming the schema's required fields, or a void of the payment."""
+    tid = await paid(raw, operation_type="PreAuth")
+    expected = {
+        PAYMENTS: {"amount", "card", "installment"},
+        INIT: {"amount", "card", "installment", "callback_url"},
+        COMPLETE: {"transaction_id"},
+        REFUND: {"amount"},
+        CAPTURE: {"amount"},
+    }
+    for path, fields in expected.items():
+        assert not specs[B].operation("POST", path)["requestBody"].get("required", False)
+        status, headers, problem = await raw.json("POST", path.format(transaction_id=tid))
+        assert _refused(specs, status, headers, problem) == fields, path
+    status, headers, voided = await raw.json("POST", VOID.format(transaction_id=tid))
+    specs[B].response("POST", VOID, status, headers["Content-Type"], voided)
+    assert voided["status"] == "canceled"

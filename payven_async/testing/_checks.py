@@ -410,7 +410,8 @@ def check_session_request(body: dict[str, Any]) -> CheckoutSessionRequest:
 
     :raises ProblemError: the 400 validation problem.
     """
-    request, problems = _decode_required(body, CheckoutSessionRequest, "snake", ("currency",))
+    required = ("amount", "currency")  # CreateCheckoutSessionRequest's
+    request, problems = _decode_required(body, CheckoutSessionRequest, "snake", required)
     _check_amount(problems, "amount", request.amount, MIN_AMOUNT)
     _check_currency(problems, "currency", request.currency)
     for index, count in enumerate(request.allowed_installments or ()):
