@@ -577,3 +577,28 @@ async def test_a_request_without_a_body_is_read_as_an_empty_object(
     assert (status, problem["code"]) == (401, "invalid_credentials")
     _problem(specs, status, headers, problem)
     assert len(raw.emu.ledger) == 0
+
+
+@pytest.mark.parametrize("value", ["nope", "", "3c90c3cc0d444b5088888dd25736052a", "3c90c3cc"])
+async def test_a_query_transaction_id_that_is_not_a_uuid_is_refused(
+    specs: dict[str, Spec], raw: Raw, value: str
+) -> None:
+    """B's query takes an optional ?transaction_id= (format uuid): any other value is 400."""
+    (parameter,) = [
+        p
+        for p in specs["vpos-b"].operation("GET", QUERY_B)["parameters"]
+        if (p["name"], p["in"]) == ("transaction_id", "query")
+    ]
+    assert parameter["schema"] == {"type": "string", "format": "uuid"}
+    session_id = await raw.new_session()
+    _, _, paid = await raw.pay(session_id, pay_body())
+    transaction_id = json.loads(paid)["data"]["transactionId"]
+    path = f"/api/v1/payments/{transaction_id}/query"
+    status, headers, problem = await raw.json("GET", path + f"?transaction_id={value}")
+    assert (status, problem["code"]) == (400, "validation_failed"), problem
+    _problem(specs, status, headers, problem)
+    assert set(problem["errors"]) == {"transaction_id"}
+    status, headers, query = await raw.json(
+        "GET", path + f"?transaction_id={transaction_id}&order_id=ORDER-1"
+    )
+    specs["vpos-b"].response("GET", QUERY_B, status, _media(headers), query)

@@ -24,6 +24,7 @@ from typing import Any
 
 import aiohttp
 import attrs
+import jsonschema
 import pytest
 
 from payven_async import (
@@ -615,6 +616,34 @@ async def test_a_lone_surrogate_is_refused_before_any_operation(
     assert _refused(specs, status, headers, problem) == {field}
     assert raw.emu.ledger.payment(held).status == "authorized"
     assert len(raw.emu.ledger) == 1
+
+
+@pytest.mark.parametrize("path", [REFUND, VOID, CAPTURE])
+async def test_a_null_transaction_id_in_the_body_is_refused(
+    specs: dict[str, Spec], raw: Raw, path: str
+) -> None:
+    """The body's transaction_id is a (uuid) string, not nullable: null is a 400."""
+    body: dict[str, Any] = {"transaction_id": None}
+    if path != VOID:
+        body["amount"] = 100 if path == REFUND else {"amount": 100, "currency": "TRY"}
+    with pytest.raises(jsonschema.ValidationError):
+        specs[B].request("POST", path, "application/json", body)
+    held = await paid(raw, operation_type="PreAuth")
+    status, headers, problem = await raw.json("POST", path.format(transaction_id=held), body=body)
+    assert _refused(specs, status, headers, problem) == {"transaction_id"}
+    assert raw.emu.ledger.payment(held).status == "authorized"
+
+
+async def test_a_history_transaction_id_that_is_not_a_uuid_is_refused(
+    specs: dict[str, Spec], raw: Raw
+) -> None:
+    """B's history takes an optional ?transaction_id= (format uuid): any other value is 400."""
+    tid = await paid(raw)
+    path = HISTORY.format(transaction_id=tid)
+    status, headers, problem = await raw.json("GET", f"{path}?transaction_id=nope")
+    assert _refused(specs, status, headers, problem) == {"transaction_id"}
+    status, headers, history = await raw.json("GET", f"{path}?transaction_id={tid}&order_id=1")
+    specs[B].response("GET", HISTORY, status, headers["Content-Type"], history)
 
 
 async def test_operation_requests_without_a_body_name_what_they_need(

@@ -24,6 +24,7 @@ under the field's wire name (``card.expireMonth`` in generation A's camelCase,
 from __future__ import annotations
 
 import enum
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,6 +33,7 @@ from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
 import attrs
+from multidict import MultiMapping
 
 from .. import _rules as rules
 from .._converters import strict_converter
@@ -57,6 +59,7 @@ __all__ = [
     "check_capture",
     "check_card_request",
     "check_complete_3ds",
+    "check_lookup_query",
     "check_refund",
     "check_session_request",
     "check_texts",
@@ -123,7 +126,11 @@ MESSAGES: Mapping[str, str] = {
     "null_item": "Boş olamaz.",
     "malformed": "İstek gövdesi beklenen şekilde değil.",
     "path_mismatch": "URL'deki transaction_id ile aynı olmalı.",
+    "not_uuid": "Geçerli bir UUID olmalı.",
 }
+
+#: A uuid as the spec's ``format: uuid`` writes it (8-4-4-4-12 hex digits).
+_UUID_RE = re.compile(r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}")
 
 #: Fields the model keeps as integers but the API types as JSON doubles.
 _DOUBLES = frozenset({(BasketItem, "price")})
@@ -429,10 +436,11 @@ def _without_transaction_id(body: dict[str, Any], path_id: str) -> dict[str, Any
     :raises ProblemError: the 400 validation problem.
     """
     body = dict(body)
-    value = body.pop("transaction_id", None)
-    if value is not None:
+    if "transaction_id" in body:
+        # The spec types it as a (uuid) string, not nullable: null is refused too.
+        value = body.pop("transaction_id")
         problems = Problems()
-        code = rules.identifier(value)
+        code = rules.identifier(value) if value is not None else "not_string"
         problems.add("transaction_id", code)
         if code is None and value != path_id:
             problems.add("transaction_id", "path_mismatch")
@@ -476,6 +484,20 @@ def check_capture(body: dict[str, Any], transaction_id: str) -> CaptureRequest:
     _check_money(problems, "amount", body["amount"])
     problems.raise_if_any()
     return capture
+
+
+def check_lookup_query(query: MultiMapping[str]) -> None:
+    """The query string of a payment lookup (``/query``, ``/history``): generation B
+    documents an optional ``transaction_id`` there, typed ``format: uuid`` (and a free
+    ``order_id``); every ``transaction_id`` given must be a uuid.
+
+    :raises ProblemError: the 400 validation problem.
+    """
+    problems = Problems()
+    for value in query.getall("transaction_id", ()):
+        if not _UUID_RE.fullmatch(value):
+            problems.add("transaction_id", "not_uuid")
+    problems.raise_if_any()
 
 
 def check_complete_3ds(body: dict[str, Any]) -> str:

@@ -51,6 +51,7 @@ from ._checks import (
     check_capture,
     check_card_request,
     check_complete_3ds,
+    check_lookup_query,
     check_refund,
     check_void,
 )
@@ -208,6 +209,7 @@ class OperationRoutes:
 
     async def _history(self, request: web.Request) -> web.StreamResponse:
         self.context.authenticate(request)
+        check_lookup_query(request.query)
         record = self.context.ledger.payment(request.match_info["transaction_id"])
         return json_answer(history_b(record))
 
