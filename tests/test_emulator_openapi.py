@@ -324,6 +324,8 @@ _MUTATIONS = st.sampled_from(
         ("set", "basketItems", [{"id": "1", "name": "n", "price": 7500, "quantity": 2}]),
         ("set", "basketItems", [{"id": "1", "name": "n", "price": 75.5, "quantity": 2}]),
         ("set", "basketItems", [{"name": "n", "price": 1, "quantity": 1, "sku": "x"}]),
+        ("set", "basketItems", [{"name": "n", "price": 75.5, "quantity": 2}]),
+        ("set", "basketItems", [{"id": None, "name": "n", "price": -0.5, "quantity": 1}]),
         ("set", "unknownField", 1),
         ("set", "external_id", "snake"),
         ("amount", "amount", 15000),
@@ -554,6 +556,43 @@ async def test_a_surrogate_sent_as_utf8_bytes_and_in_a_session_body_is_refused(
     _problem(specs, status, headers, problem)
     assert set(problem["errors"]) == {"description"}
     assert len(raw.emu.ledger.sessions) == sessions
+    assert len(raw.emu.ledger) == 0
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [{"id": "SKU-1", "name": "Kalem", "price": 75.5, "quantity": 2}],
+        [{"name": "Kalem", "price": 7500, "quantity": 2}],
+        [{"id": None, "name": "Kalem", "price": 0.5, "quantity": 1}],
+    ],
+)
+async def test_spec_valid_basket_items_are_accepted_by_pay(
+    specs: dict[str, Spec], raw: Raw, items: list[dict[str, Any]]
+) -> None:
+    """A double price (the spec's type) and an item without an id (optional) are charged."""
+    body = pay_body()
+    body["basketItems"] = items
+    specs["vpos-a"].request("POST", PAY_A, "application/json; ver=1.0", body)
+    session_id = await raw.new_session()
+    status, headers, answer = await raw.pay(session_id, body)
+    assert status == 200, answer
+    specs["vpos-a"].response("POST", PAY_A, status, _media(headers), json.loads(answer))
+    assert len(raw.emu.ledger.charges()) == 1
+
+
+async def test_basket_prices_are_checked_as_the_numbers_sent(
+    specs: dict[str, Spec], raw: Raw
+) -> None:
+    """A negative price, or one above int64 (an int or a double), is a 400 naming the price."""
+    session_id = await raw.new_session()
+    for price in (-1, -0.5, 2**70, 1e30):
+        item = {"id": "1", "name": "Kalem", "price": price, "quantity": 1}
+        status, headers, answer = await raw.pay(session_id, pay_body() | {"basketItems": [item]})
+        problem = json.loads(answer)
+        assert status == 400, price
+        _problem(specs, status, headers, problem)
+        assert set(problem["errors"]) == {"basketItems[0].price"}, price
     assert len(raw.emu.ledger) == 0
 
 

@@ -34,6 +34,7 @@ from payven_async import (
     BasketItem,
     Buyer,
     CaptureRequest,
+    CheckoutSessionRequest,
     InvalidRequestError,
     MemoryTransport,
     Money,
@@ -44,6 +45,7 @@ from payven_async import (
     PaymentHistoryEntry,
     PaymentRequest,
     PaymentResult,
+    PayRequest,
     PayvenClient,
     RateLimitError,
     RefundReasonCode,
@@ -194,6 +196,31 @@ async def test_direct_payment_bodies_validate_against_create_payment_request(
         _check_request(specs, recorder.last(), PAYMENTS)
         _check_answer(specs, recorder.last(), "POST", PAYMENTS)
     assert recorder.last().body["operation_type"] == operation.value
+
+
+async def test_a_basket_item_without_an_id_is_sent_without_one(
+    specs: dict[str, Spec], recorder: Recorder
+) -> None:
+    """BasketItem(None, ...) leaves the id out of a valid CreatePaymentRequest, and the
+    emulator charges it; a checkout session's pay takes one too."""
+    items = [BasketItem(None, "Defter", 7500), BasketItem("SKU-1", "Kalem", 2500, 2)]
+    await recorder.client.create_payment(
+        PaymentRequest(amount=Money(12500), card=card(), basket_items=items)
+    )
+    sent = recorder.last()
+    _check_request(specs, sent, PAYMENTS)
+    _check_answer(specs, sent, "POST", PAYMENTS)
+    assert [sorted(item) for item in sent.body["basket_items"]] == [
+        ["name", "price", "quantity"],
+        ["id", "name", "price", "quantity"],
+    ]
+    session = await recorder.client.create_checkout_session(CheckoutSessionRequest(amount=12500))
+    assert session.session_id is not None
+    paid_session = await recorder.client.pay(
+        session.session_id,
+        PayRequest(amount=Money(12500), card=card(), basket_items=items),
+    )
+    assert paid_session.is_success
 
 
 async def test_3ds_bodies_validate_against_init3d_and_manual_complete(
@@ -644,6 +671,24 @@ async def test_a_history_transaction_id_that_is_not_a_uuid_is_refused(
     assert _refused(specs, status, headers, problem) == {"transaction_id"}
     status, headers, history = await raw.json("GET", f"{path}?transaction_id={tid}&order_id=1")
     specs[B].response("GET", HISTORY, status, headers["Content-Type"], history)
+
+
+@pytest.mark.parametrize("path", [PAYMENTS, INIT])
+async def test_spec_valid_basket_items_are_accepted_by_the_payments(
+    specs: dict[str, Spec], raw: Raw, path: str
+) -> None:
+    """A double price and an item without an id (both as the spec allows) are accepted."""
+    items = [
+        {"id": "SKU-1", "name": "Kalem", "price": 75.5, "quantity": 2},
+        {"name": "Defter", "price": 7500, "quantity": 1},
+    ]
+    body = payment_body(basket_items=items)
+    if path == INIT:
+        body["callback_url"] = "https://shop.example/cb"
+    specs[B].request("POST", path, "application/json", body)
+    status, headers, answer = await raw.json("POST", path, body=body)
+    assert status == 200, answer
+    specs[B].response("POST", path, status, headers["Content-Type"], answer)
 
 
 async def test_operation_requests_without_a_body_name_what_they_need(

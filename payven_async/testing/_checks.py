@@ -11,10 +11,11 @@ at the first that finds a problem:
    style, no extra keys);
 3. field rules: the API's rules as :mod:`payven_async._rules` declares them once for
    the client and the emulator (Luhn-valid card numbers, two-digit months, four-digit
-   years, 3-4 digit CVVs, positive int64 amounts, ...), then the emulator's own API
-   policy (amounts of at least :data:`MIN_AMOUNT` kuruş, ``TRY`` only, at most
-   :data:`MAX_INSTALLMENT` installments, only ``Sale`` and ``PreAuth`` charge, refund
-   reasons of at most :data:`MAX_REASON_LENGTH` characters).
+   years, 3-4 digit CVVs, positive int64 amounts, basket prices (the API's doubles) of
+   at least 0 within int64, ...), then the emulator's own API policy (amounts of at
+   least :data:`MIN_AMOUNT` kuruş, ``TRY`` only, at most :data:`MAX_INSTALLMENT`
+   installments, only ``Sale`` and ``PreAuth`` charge, refund reasons of at most
+   :data:`MAX_REASON_LENGTH` characters).
 
 Every problem is a code, phrased in Turkish as the real API does by :data:`MESSAGES`,
 under the field's wire name (``card.expireMonth`` in generation A's camelCase,
@@ -371,6 +372,33 @@ def _check_card(problems: Problems, card: Mapping[str, Any], style: Style, today
     problems.add(field("cvv"), rules.cvv(value("cvv")))
 
 
+def _whole_kurus_prices(body: dict[str, Any], items_key: str) -> dict[str, Any]:
+    """``body`` with each basket item's ``price`` sent as a double given to the decoder in
+    whole kuruş: the API types the price as a double (``75.5`` is valid), the model keeps
+    the client's integer, and the emulator keeps nothing of the basket (each price as
+    sent is checked by :func:`_price_rule`)."""
+    items = body.get(items_key)
+    if type(items) is not list or not any(
+        type(item) is dict and isinstance(item.get("price"), Decimal) for item in items
+    ):
+        return body
+    whole = [
+        {**item, "price": int(item["price"].to_integral_value())}
+        if type(item) is dict and isinstance(item.get("price"), Decimal)
+        else item
+        for item in items
+    ]
+    return {**body, items_key: whole}
+
+
+def _price_rule(value: Any) -> str | None:
+    """A basket item's price as sent: an int as ``rules.non_negative_int`` says, or a
+    double (a ``Decimal``) at least 0 and within int64 too."""
+    if isinstance(value, Decimal):
+        return "negative" if value < 0 else "too_large" if value > rules.INT64_MAX else None
+    return rules.non_negative_int(value)
+
+
 def check_card_request(
     body: dict[str, Any],
     cls: type[M],
@@ -393,16 +421,17 @@ def check_card_request(
     operation = body.get(operation_key)
     if style == "camel" and type(operation) is int and 0 <= operation < len(_OPERATION_TYPES):
         body = {**body, operation_key: _OPERATION_TYPES[operation]}
+    items_key = wire_key("basket_items", style)
     request: Any
-    request, problems = _decode_required(body, cls, style, required)
+    request, problems = _decode_required(_whole_kurus_prices(body, items_key), cls, style, required)
     _check_money(problems, "amount", body["amount"], MIN_AMOUNT)
     # As sent: generation A may leave it out (1), but not send null.
     _check_installment(problems, "installment", body.get("installment", 1))
     if request.operation_type.value not in PAYABLE_OPERATIONS:
         problems.add(operation_key, "operation_not_payable")
     _check_card(problems, body["card"], style, today)
-    items_key = wire_key("basket_items", style)
     for index, item in enumerate(body.get(items_key) or []):
+        problems.add(f"{items_key}[{index}].price", _price_rule(item.get("price")))
         problems.add(f"{items_key}[{index}].quantity", rules.positive_int(item.get("quantity")))
     for name in ("callback_url", "cancel_url", "return_url"):
         key = wire_key(name, style)
