@@ -31,9 +31,14 @@ against another copy.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
+import logging
 import os
+import subprocess
+import sys
+import textwrap
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -641,3 +646,94 @@ async def test_a_query_transaction_id_that_is_not_a_uuid_is_refused(
         "GET", path + f"?transaction_id={transaction_id}&order_id=ORDER-1"
     )
     specs["vpos-b"].response("GET", QUERY_B, status, _media(headers), query)
+
+
+async def _exchange(url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send ``request`` as it is over a fresh socket; the answer read until the server closes."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(request)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 30)  # a safety net, not a timing
+    finally:
+        writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    return int(status_line.split()[1]), headers, body
+
+
+#: Requests aiohttp's parser refuses before any route runs, by what is wrong.
+UNREADABLE = {
+    "request line": b"GET /api/v1/health?q=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    "header value": b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: "
+    + b"a" * 9000
+    + b"\r\n\r\n",
+    "header count": b"GET /api/v1/health HTTP/1.1\r\n"
+    + b"".join(b"X-%d: 1\r\n" % n for n in range(200))
+    + b"\r\n",
+    "path byte": b"GET /api/v1/payments/\xff/query HTTP/1.1\r\nHost: x\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("wrong", sorted(UNREADABLE))
+async def test_a_request_the_parser_refuses_is_answered_as_a_problem(
+    specs: dict[str, Spec],
+    raw: Raw,
+    wrong: str,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Over aiohttp's 8190-byte line limit (or otherwise unreadable) is the API's 400
+    problem+json, logged in one line without a traceback, and nothing printed to stderr."""
+    caplog.set_level(logging.DEBUG)
+    status, headers, body = await _exchange(raw.emu.url, UNREADABLE[wrong])
+    problem = json.loads(body)
+    assert (status, problem["code"]) == (400, "bad_request")
+    _problem(specs, status, headers, problem)
+    refusals = [r for r in caplog.records if r.name.startswith(("payven", "aiohttp"))]
+    assert [(r.name, r.levelno, r.exc_info) for r in refusals] == [
+        ("payven.emulator", logging.INFO, None)
+    ]
+    assert "\n" not in refusals[0].getMessage()
+    assert capfd.readouterr().err == ""
+    status, _, _ = await raw.request("GET", "/api/v1/health", auth=False)
+    assert status == 200  # the emulator serves on
+
+
+def test_an_unreadable_request_prints_nothing_where_logging_is_not_configured() -> None:
+    """With no logging set up, as in a plain script, an oversize header prints nothing at all
+    (aiohttp's traceback went to stderr); at INFO, the refusal is one line."""
+    script = textwrap.dedent(
+        """
+        import asyncio, logging, sys
+        from payven_async.testing import PayvenEmulator
+        from tests.test_emulator_openapi import UNREADABLE, _exchange
+
+        async def main():
+            async with PayvenEmulator() as emu:
+                status, _, _ = await _exchange(emu.url, UNREADABLE["header value"])
+                assert status == 400, status
+                if sys.argv[1] == "info":
+                    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+                    status, _, _ = await _exchange(emu.url, UNREADABLE["request line"])
+                    assert status == 400, status
+
+        asyncio.run(main())
+        """
+    )
+    root = Path(__file__).parent.parent
+    for level, expected in (("none", 0), ("info", 1)):
+        result = subprocess.run(  # noqa: S603 - our own script
+            [sys.executable, "-W", "error", "-c", script, level],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        lines = result.stderr.splitlines()
+        assert len(lines) == expected, result.stderr
+        assert all(line.startswith("payven.emulator: ") for line in lines)
