@@ -336,6 +336,7 @@ _MUTATIONS = st.sampled_from(
         ("amount", "amount", 15000),
         ("amount", "amount", "15000"),
         ("amount", "amount", 150.0),
+        ("amount", "amount", 2**70),
         ("amount", "currency", None),
         ("amount", "extra", 1),
         ("card", "number", 4546711234567894),
@@ -561,6 +562,27 @@ async def test_a_surrogate_sent_as_utf8_bytes_and_in_a_session_body_is_refused(
     _problem(specs, status, headers, problem)
     assert set(problem["errors"]) == {"description"}
     assert len(raw.emu.ledger.sessions) == sessions
+    assert len(raw.emu.ledger) == 0
+
+
+async def test_amounts_above_int64_are_refused_by_pay_and_create_session(
+    specs: dict[str, Spec], raw: Raw
+) -> None:
+    """2**70 kuruş (above the spec's int64) is a 400 validation problem: no session opens and
+    nothing is charged."""
+    session_id = await raw.new_session()
+    status, headers, problem = await raw.pay(session_id, pay_body(amount=2**70))
+    body = json.loads(problem)
+    assert status == 400
+    _problem(specs, status, headers, body)
+    assert set(body["errors"]) == {"amount.amount"}
+    status, headers, body = await raw.json(
+        "POST", SESSIONS_B, body={"amount": 2**70, "currency": "TRY"}
+    )
+    assert status == 400
+    _problem(specs, status, headers, body)
+    assert set(body["errors"]) == {"amount"}
+    assert len(raw.emu.ledger.sessions) == 1
     assert len(raw.emu.ledger) == 0
 
 

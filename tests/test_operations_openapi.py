@@ -625,6 +625,33 @@ def _refused(specs: dict[str, Spec], status: int, headers: Any, problem: Any) ->
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
+        (PAYMENTS, payment_body(amount=2**70), "amount.amount"),
+        (INIT, payment_body(amount=2**70, callback_url="https://x.example"), "amount.amount"),
+        (REFUND, {"amount": 2**70}, "amount"),
+        (CAPTURE, {"amount": {"amount": 2**70, "currency": "TRY"}}, "amount.amount"),
+    ],
+)
+async def test_amounts_above_int64_are_refused_by_every_operation(
+    specs: dict[str, Spec], raw: Raw, path: str, body: dict[str, Any], field: str
+) -> None:
+    """2**70 kuruş (above the spec's int64) is a 400 naming the amount: nothing charged,
+    refunded or captured."""
+    held = await paid(raw, operation_type="PreAuth")
+    before = raw.emu.ledger.payment(held)
+    status, headers, problem = await raw.json("POST", path.format(transaction_id=held), body=body)
+    assert _refused(specs, status, headers, problem) == {field}
+    after = raw.emu.ledger.payment(held)
+    assert (after.status, after.net_amount, len(after.history)) == (
+        before.status,
+        before.net_amount,
+        len(before.history),
+    )
+    assert len(raw.emu.ledger) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
         (PAYMENTS, payment_body(description="\ud800"), "description"),
         (REFUND, {"amount": 100, "reason": "iade \udfff"}, "reason"),
         (VOID, {"reason": "\ud800"}, "reason"),
