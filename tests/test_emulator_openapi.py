@@ -524,8 +524,7 @@ async def _pay_raw(raw: Raw, session_id: str, data: bytes) -> tuple[int, Any, An
 async def test_a_lone_surrogate_is_refused_before_anything_is_charged(
     specs: dict[str, Spec], raw: Raw, change: Any, field: str
 ) -> None:
-    """A lone UTF-16 surrogate in a pay body (valid JSON: "\\ud800"), in a value or a key,
-    is a 400 validation problem naming the field; the session stays open, nothing charged."""
+    """A lone surrogate in a pay body's value or key is a 400 naming it; nothing is charged."""
     body = pay_body()
     change(body)
     specs["vpos-a"].request("POST", PAY_A, "application/json; ver=1.0", body)  # schema-valid
@@ -542,8 +541,7 @@ async def test_a_lone_surrogate_is_refused_before_anything_is_charged(
 async def test_a_surrogate_sent_as_utf8_bytes_and_in_a_session_body_is_refused(
     specs: dict[str, Spec], raw: Raw
 ) -> None:
-    """The surrogate's own UTF-8 bytes (ED A0 80) are refused too, and a create-session body
-    holding one opens no session."""
+    """A surrogate sent as raw UTF-8 bytes, or in a create-session body, is refused too."""
     session_id = await raw.new_session()
     data = json.dumps(pay_body(description="SURROGATE"), ensure_ascii=False).encode()
     status, headers, problem = await _pay_raw(
@@ -568,8 +566,7 @@ async def test_a_surrogate_sent_as_utf8_bytes_and_in_a_session_body_is_refused(
 async def test_amounts_above_int64_are_refused_by_pay_and_create_session(
     specs: dict[str, Spec], raw: Raw
 ) -> None:
-    """2**70 kuruş (above the spec's int64) is a 400 validation problem: no session opens and
-    nothing is charged."""
+    """2**70 kuruş in pay or create-session is a 400 naming the amount; nothing recorded."""
     session_id = await raw.new_session()
     status, headers, problem = await raw.pay(session_id, pay_body(amount=2**70))
     body = json.loads(problem)
@@ -626,8 +623,7 @@ async def test_basket_prices_are_checked_as_the_numbers_sent(
 async def test_a_request_without_a_body_is_read_as_an_empty_object(
     specs: dict[str, Spec], raw: Raw
 ) -> None:
-    """No POST the emulator serves requires a body (requestBody.required is never set): a
-    request without one is not invalid JSON but an empty object, judged by the route."""
+    """No body (none is required) is an empty object judged by the route, not invalid JSON."""
     for name, path in (("vpos-a", PAY_A), ("vpos-b", PAY_B), ("vpos-b", SESSIONS_B)):
         assert not specs[name].operation("POST", path)["requestBody"].get("required", False)
     assert not specs["identity-b"].operation("POST", TOKEN_B)["requestBody"].get("required")
@@ -707,8 +703,7 @@ async def test_a_request_the_parser_refuses_is_answered_as_a_problem(
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    """Over aiohttp's 8190-byte line limit (or otherwise unreadable) is the API's 400
-    problem+json, logged in one line without a traceback, and nothing printed to stderr."""
+    """An over-8190-byte or unreadable request: a 400 problem, one log line, no stderr."""
     caplog.set_level(logging.DEBUG)
     status, headers, body = await _exchange(raw.emu.url, UNREADABLE[wrong])
     problem = json.loads(body)
@@ -725,8 +720,7 @@ async def test_a_request_the_parser_refuses_is_answered_as_a_problem(
 
 
 def test_an_unreadable_request_prints_nothing_where_logging_is_not_configured() -> None:
-    """With no logging set up, as in a plain script, an oversize header prints nothing at all
-    (aiohttp's traceback went to stderr); at INFO, the refusal is one line."""
+    """Unconfigured logging prints nothing for an oversize header; at INFO, one line."""
     script = textwrap.dedent(
         """
         import asyncio, logging, sys

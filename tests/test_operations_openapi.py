@@ -201,8 +201,7 @@ async def test_direct_payment_bodies_validate_against_create_payment_request(
 async def test_a_basket_item_without_an_id_is_sent_without_one(
     specs: dict[str, Spec], recorder: Recorder
 ) -> None:
-    """BasketItem(None, ...) leaves the id out of a valid CreatePaymentRequest, and the
-    emulator charges it; a checkout session's pay takes one too."""
+    """BasketItem(None, ...) is sent without an id, schema-valid, and the emulator charges it."""
     items = [BasketItem(None, "Defter", 7500), BasketItem("SKU-1", "Kalem", 2500, 2)]
     await recorder.client.create_payment(
         PaymentRequest(amount=Money(12500), card=card(), basket_items=items)
@@ -634,8 +633,7 @@ def _refused(specs: dict[str, Spec], status: int, headers: Any, problem: Any) ->
 async def test_amounts_above_int64_are_refused_by_every_operation(
     specs: dict[str, Spec], raw: Raw, path: str, body: dict[str, Any], field: str
 ) -> None:
-    """2**70 kuruş (above the spec's int64) is a 400 naming the amount: nothing charged,
-    refunded or captured."""
+    """2**70 kuruş in any operation's body is a 400 naming the amount; no money moves."""
     held = await paid(raw, operation_type="PreAuth")
     before = raw.emu.ledger.payment(held)
     status, headers, problem = await raw.json("POST", path.format(transaction_id=held), body=body)
@@ -721,8 +719,7 @@ async def test_spec_valid_basket_items_are_accepted_by_the_payments(
 async def test_operation_requests_without_a_body_name_what_they_need(
     specs: dict[str, Spec], raw: Raw
 ) -> None:
-    """No operation requires a body (requestBody.required is never set): none is read as an
-    empty object, a 400 naming the schema's required fields, or a void of the payment."""
+    """A body-less operation is an empty object: a 400 naming required fields, or a void."""
     tid = await paid(raw, operation_type="PreAuth")
     expected = {
         PAYMENTS: {"amount", "card", "installment"},

@@ -458,8 +458,7 @@ _SURROGATE: list[tuple[str, Callable[[PayvenClient], Any]]] = [
 async def test_amounts_above_int64_are_refused_before_any_request(
     client: PayvenClient, transport: MemoryTransport, field: str, call: Any
 ) -> None:
-    """2**70 kuruş in pay, a payment, a 3-D Secure init, a refund, a capture, a session or a
-    basket price is a ValidationError naming the field (the API's int64), and nothing is sent."""
+    """2**70 kuruş in any call's amount or basket price is a ValidationError; nothing sent."""
     with pytest.raises(ValidationError) as caught:
         await call(client)
     assert [(p.field, "64-bit" in p.message) for p in caught.value.problems] == [(field, True)]
@@ -470,8 +469,7 @@ async def test_amounts_above_int64_are_refused_before_any_request(
 async def test_a_lone_surrogate_in_any_text_is_refused_before_any_request(
     client: PayvenClient, transport: MemoryTransport, field: str, call: Any
 ) -> None:
-    """A lone surrogate in a basket item, a buyer, a URL, a reason, a description or metadata
-    is a ValidationError naming the field (never a UnicodeEncodeError), and nothing is sent."""
+    """A lone surrogate in any text is a ValidationError naming it; nothing is sent."""
     with pytest.raises(ValidationError) as caught:
         await call(client)
     assert [problem.field for problem in caught.value.problems] == [field]

@@ -97,8 +97,7 @@ def test_amount_must_be_a_positive_int(amount: object) -> None:
 
 
 def test_a_basket_item_may_have_no_id() -> None:
-    """BasketItem(None, ...) passes the fast test and the rules, and is sent without an id;
-    BasketItem("ITEM-1", "Kitap", 10000) still reads positionally."""
+    """BasketItem(None, ...) passes the fast test and the rules, and is sent without an id."""
     from payven_async._converters import encode
     from payven_async._validate import _charge_is_plainly_valid
 
