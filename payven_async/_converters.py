@@ -19,6 +19,10 @@ field, so that it calls our hook for the field directly (no cattrs dispatch a fi
 - encoders: ``make_dict_unstructure_fn`` with ``rename`` and ``omit_if_default`` for
   the fields whose default is ``None``.
 
+A field the constructor requires but whose value may be ``None`` (``BasketItem.id``:
+positional, and optional in the API) is optional on the wire: left out when ``None``,
+and read as ``None`` by the strict decoders when absent or ``null``.
+
 The few classes whose budget cattrs' code was measured to miss are built by
 :mod:`._fastpath` instead (see there, with the numbers). The converters are built on
 first use, not at import: importing cattrs is a good part of an import's time.
@@ -81,6 +85,12 @@ def _as_it_is(value: Any, _: Any = None) -> Any:
 
 def _is_enum(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, enum.Enum)
+
+
+def _optional_on_the_wire(field: attrs.Attribute[Any]) -> bool:
+    """A field with no default whose type admits ``None``: required by the constructor,
+    optional on the wire (see the module's docstring)."""
+    return field.default is attrs.NOTHING and strip_optional(field.type) is not field.type
 
 
 class _Assembly:
@@ -197,6 +207,7 @@ class _Assembly:
         name = cls.__name__
         overrides: dict[str, Any] = {}
         keys = set()
+        may_be_absent: list[str] = []  # required by the constructor, optional on the wire
         for field in attrs.fields(cls):
             if field.name == UNKNOWN_FIELDS:
                 overrides[field.name] = override(omit=True)
@@ -204,6 +215,8 @@ class _Assembly:
             key = wire_key(field.name, self.style)
             keys.add(key)
             hook = self.value_hook(field.type) or _as_it_is
+            if _optional_on_the_wire(field):
+                may_be_absent.append(key)
             overrides[field.name] = override(
                 rename=key, struct_hook=_null_is_absent(hook, field, f"{name}: missing {key}")
             )
@@ -219,6 +232,9 @@ class _Assembly:
         def structure(data: Any, _: Any = None) -> Any:
             if type(data) is not dict:
                 raise DecodeError(f"{name}: expected a JSON object, got {type(data).__name__}")
+            for key in may_be_absent:
+                if key not in data:
+                    data = {**data, key: None}
             try:
                 return generated(data, cls)
             except ForbiddenExtraKeysError as exc:
@@ -254,8 +270,9 @@ class _Assembly:
             key = wire_key(field.name, self.style)
             hook = self.value_encoder(field.type)
             # "None fields are left out": omit a field equal to its default only when
-            # that default is None (installment=1 and operation_type=SALE are sent).
-            omit_none = field.default is None
+            # that default is None (installment=1 and operation_type=SALE are sent), and a
+            # required field that is None (BasketItem.id).
+            omit_none = field.default is None or _optional_on_the_wire(field)
             encoders[field.name] = (key, hook, omit_none)
             overrides[field.name] = override(
                 rename=key, omit_if_default=omit_none, unstruct_hook=hook or identity
@@ -263,15 +280,32 @@ class _Assembly:
         hand = _fastpath.encoder(cls, encoders) if self.by_hand else None
         if hand is not None:
             return hand
-        return make_dict_unstructure_fn(
+        generated: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(
             cls, self.converter, _cattrs_omit_if_default=False, _cattrs_use_alias=False, **overrides
         )
+        # cattrs' code sends a field without a default even when it is None: drop it.
+        dropped = [
+            encoders[field.name][0] for field in attrs.fields(cls) if _optional_on_the_wire(field)
+        ]
+        if not dropped:
+            return generated
+
+        def without_nones(obj: Any) -> dict[str, Any]:
+            out = generated(obj)
+            for key in dropped:
+                if out[key] is None:
+                    del out[key]
+            return out
+
+        return without_nones
 
 
 def _null_is_absent(hook: Hook, field: attrs.Attribute[Any], missing: str) -> Hook:
     """A strict field's hook, with ``null`` taken as the key's absence: the field's default,
     or, for a required field, a DecodeError naming it."""
     default: Any = field.default
+    if default is attrs.NOTHING and _optional_on_the_wire(field):
+        return _nullable(hook)
     if default is attrs.NOTHING:
 
         def required(value: Any, tp: Any = None) -> Any:
@@ -293,6 +327,13 @@ def _null_is_absent(hook: Hook, field: attrs.Attribute[Any], missing: str) -> Ho
         return default if value is None else hook(value, tp)
 
     return optional
+
+
+def _nullable(hook: Hook) -> Hook:
+    def nullable(value: Any, tp: Any = None) -> Any:
+        return None if value is None else hook(value, tp)
+
+    return nullable
 
 
 def _assemble(style: KeyStyle, strict: bool, *, by_hand: bool = True) -> cattrs.Converter:

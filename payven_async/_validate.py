@@ -226,7 +226,7 @@ def _basket(items: Any, problems: list[Problem]) -> None:
             problems.append(Problem(f"basket_items[{index}]", "must be a BasketItem"))
             continue
         for field, code in (
-            ("id", rules.required_text(item.id)),
+            ("id", None if item.id is None else rules.required_text(item.id)),
             ("name", rules.required_text(item.name)),
             ("price", rules.non_negative_int(item.price)),
             ("quantity", rules.positive_int(item.quantity)),
@@ -513,9 +513,7 @@ def _charge_is_plainly_valid(request: Any, day: date | None, urls: tuple[Any, ..
                 return False
             item_id, name, price, quantity = item.id, item.name, item.price, item.quantity
             if not (
-                type(item_id) is str
-                and item_id
-                and not item_id.isspace()
+                (item_id is None or (type(item_id) is str and item_id and not item_id.isspace()))
                 and type(name) is str
                 and name
                 and not name.isspace()

@@ -264,9 +264,13 @@ class Address(_Input):
 
 @attrs.define(repr=False, eq=False)
 class BasketItem(_Input):
-    """One line of the basket; ``price`` is in integer minor units."""
+    """One line of the basket; ``price`` is in integer minor units.
 
-    id: str
+    ``id`` is your item's id, or None: the API does not require one, and None is not
+    sent (``BasketItem(None, "Kitap", 10000)``).
+    """
+
+    id: str | None
     name: str
     price: int
     quantity: int = 1

@@ -31,9 +31,14 @@ against another copy.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
+import logging
 import os
+import subprocess
+import sys
+import textwrap
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -324,11 +329,14 @@ _MUTATIONS = st.sampled_from(
         ("set", "basketItems", [{"id": "1", "name": "n", "price": 7500, "quantity": 2}]),
         ("set", "basketItems", [{"id": "1", "name": "n", "price": 75.5, "quantity": 2}]),
         ("set", "basketItems", [{"name": "n", "price": 1, "quantity": 1, "sku": "x"}]),
+        ("set", "basketItems", [{"name": "n", "price": 75.5, "quantity": 2}]),
+        ("set", "basketItems", [{"id": None, "name": "n", "price": -0.5, "quantity": 1}]),
         ("set", "unknownField", 1),
         ("set", "external_id", "snake"),
         ("amount", "amount", 15000),
         ("amount", "amount", "15000"),
         ("amount", "amount", 150.0),
+        ("amount", "amount", 2**70),
         ("amount", "currency", None),
         ("amount", "extra", 1),
         ("card", "number", 4546711234567894),
@@ -484,3 +492,264 @@ async def test_error_answers_are_problem_details(specs: dict[str, Spec], raw: Ra
         assert status == expected
         specs["vpos-b"].response("GET", QUERY_B, status, _media(headers), problem)
         _problem(specs, status, headers, problem)
+
+
+# --- what fuzzing against the specs found (issue 18) ------------------------------------------
+
+
+async def _pay_raw(raw: Raw, session_id: str, data: bytes) -> tuple[int, Any, Any]:
+    status, headers, answer = await raw.request(
+        "POST",
+        f"/api/v1/checkout/sessions/{session_id}/pay",
+        raw_body=data,
+        content_type="application/json; ver=1.0",
+    )
+    return status, headers, json.loads(answer)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda body: body.update(description="\ud800"), "description"),
+        (lambda body: body["card"].update(holderName="Ay\udfffe"), "card.holderName"),
+        (
+            lambda body: body.update(
+                basketItems=[{"id": "1", "name": "Kalem \ud800", "price": 100, "quantity": 1}]
+            ),
+            "basketItems[0].name",
+        ),
+        (lambda body: body.update(extraProperties={"k\ud800": "v"}), "extraProperties.k\\ud800"),
+    ],
+)
+async def test_a_lone_surrogate_is_refused_before_anything_is_charged(
+    specs: dict[str, Spec], raw: Raw, change: Any, field: str
+) -> None:
+    """A lone surrogate in a pay body's value or key is a 400 naming it; nothing is charged."""
+    body = pay_body()
+    change(body)
+    specs["vpos-a"].request("POST", PAY_A, "application/json; ver=1.0", body)  # schema-valid
+    session_id = await raw.new_session()
+    status, headers, problem = await _pay_raw(raw, session_id, json.dumps(body).encode())
+    assert (status, problem["code"]) == (400, "validation_failed"), problem
+    _problem(specs, status, headers, problem)
+    assert set(problem["errors"]) == {field}
+    _, _, session = await raw.json("GET", f"/api/v1/checkout/sessions/{session_id}")
+    assert (session["status"], session["attempt_count"]) == ("open", 0)
+    assert len(raw.emu.ledger) == 0
+
+
+async def test_a_surrogate_sent_as_utf8_bytes_and_in_a_session_body_is_refused(
+    specs: dict[str, Spec], raw: Raw
+) -> None:
+    """A surrogate sent as raw UTF-8 bytes, or in a create-session body, is refused too."""
+    session_id = await raw.new_session()
+    data = json.dumps(pay_body(description="SURROGATE"), ensure_ascii=False).encode()
+    status, headers, problem = await _pay_raw(
+        raw, session_id, data.replace(b"SURROGATE", b"\xed\xa0\x80")
+    )
+    assert status == 400
+    _problem(specs, status, headers, problem)
+    assert set(problem["errors"]) == {"description"}
+    sessions = len(raw.emu.ledger.sessions)
+    status, headers, problem = await raw.json(
+        "POST",
+        SESSIONS_B,
+        raw_body=b'{"amount": 15000, "currency": "TRY", "description": "\\ud800"}',
+    )
+    assert str(status) in specs["vpos-b"].operation("POST", SESSIONS_B)["responses"]
+    _problem(specs, status, headers, problem)
+    assert set(problem["errors"]) == {"description"}
+    assert len(raw.emu.ledger.sessions) == sessions
+    assert len(raw.emu.ledger) == 0
+
+
+async def test_amounts_above_int64_are_refused_by_pay_and_create_session(
+    specs: dict[str, Spec], raw: Raw
+) -> None:
+    """2**70 kuruş in pay or create-session is a 400 naming the amount; nothing recorded."""
+    session_id = await raw.new_session()
+    status, headers, problem = await raw.pay(session_id, pay_body(amount=2**70))
+    body = json.loads(problem)
+    assert status == 400
+    _problem(specs, status, headers, body)
+    assert set(body["errors"]) == {"amount.amount"}
+    status, headers, body = await raw.json(
+        "POST", SESSIONS_B, body={"amount": 2**70, "currency": "TRY"}
+    )
+    assert status == 400
+    _problem(specs, status, headers, body)
+    assert set(body["errors"]) == {"amount"}
+    assert len(raw.emu.ledger.sessions) == 1
+    assert len(raw.emu.ledger) == 0
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [{"id": "SKU-1", "name": "Kalem", "price": 75.5, "quantity": 2}],
+        [{"name": "Kalem", "price": 7500, "quantity": 2}],
+        [{"id": None, "name": "Kalem", "price": 0.5, "quantity": 1}],
+    ],
+)
+async def test_spec_valid_basket_items_are_accepted_by_pay(
+    specs: dict[str, Spec], raw: Raw, items: list[dict[str, Any]]
+) -> None:
+    """A double price (the spec's type) and an item without an id (optional) are charged."""
+    body = pay_body()
+    body["basketItems"] = items
+    specs["vpos-a"].request("POST", PAY_A, "application/json; ver=1.0", body)
+    session_id = await raw.new_session()
+    status, headers, answer = await raw.pay(session_id, body)
+    assert status == 200, answer
+    specs["vpos-a"].response("POST", PAY_A, status, _media(headers), json.loads(answer))
+    assert len(raw.emu.ledger.charges()) == 1
+
+
+async def test_basket_prices_are_checked_as_the_numbers_sent(
+    specs: dict[str, Spec], raw: Raw
+) -> None:
+    """A negative price, or one above int64 (an int or a double), is a 400 naming the price."""
+    session_id = await raw.new_session()
+    for price in (-1, -0.5, 2**70, 1e30):
+        item = {"id": "1", "name": "Kalem", "price": price, "quantity": 1}
+        status, headers, answer = await raw.pay(session_id, pay_body() | {"basketItems": [item]})
+        problem = json.loads(answer)
+        assert status == 400, price
+        _problem(specs, status, headers, problem)
+        assert set(problem["errors"]) == {"basketItems[0].price"}, price
+    assert len(raw.emu.ledger) == 0
+
+
+async def test_a_request_without_a_body_is_read_as_an_empty_object(
+    specs: dict[str, Spec], raw: Raw
+) -> None:
+    """No body (none is required) is an empty object judged by the route, not invalid JSON."""
+    for name, path in (("vpos-a", PAY_A), ("vpos-b", PAY_B), ("vpos-b", SESSIONS_B)):
+        assert not specs[name].operation("POST", path)["requestBody"].get("required", False)
+    assert not specs["identity-b"].operation("POST", TOKEN_B)["requestBody"].get("required")
+    session_id = await raw.new_session()
+    for path in (f"/api/v1/checkout/sessions/{session_id}/pay", SESSIONS_B):
+        status, headers, problem = await raw.json("POST", path)
+        assert (status, problem["code"]) == (400, "validation_failed"), problem
+        _problem(specs, status, headers, problem)
+    assert set(problem["errors"]) == {"amount", "currency"}  # B's required fields
+    status, headers, problem = await raw.json(
+        "POST", f"/api/v1/auth/{raw.emu.slug}/token", auth=False
+    )
+    assert (status, problem["code"]) == (401, "invalid_credentials")
+    _problem(specs, status, headers, problem)
+    assert len(raw.emu.ledger) == 0
+
+
+@pytest.mark.parametrize("value", ["nope", "", "3c90c3cc0d444b5088888dd25736052a", "3c90c3cc"])
+async def test_a_query_transaction_id_that_is_not_a_uuid_is_refused(
+    specs: dict[str, Spec], raw: Raw, value: str
+) -> None:
+    """B's query takes an optional ?transaction_id= (format uuid): any other value is 400."""
+    (parameter,) = [
+        p
+        for p in specs["vpos-b"].operation("GET", QUERY_B)["parameters"]
+        if (p["name"], p["in"]) == ("transaction_id", "query")
+    ]
+    assert parameter["schema"] == {"type": "string", "format": "uuid"}
+    session_id = await raw.new_session()
+    _, _, paid = await raw.pay(session_id, pay_body())
+    transaction_id = json.loads(paid)["data"]["transactionId"]
+    path = f"/api/v1/payments/{transaction_id}/query"
+    status, headers, problem = await raw.json("GET", path + f"?transaction_id={value}")
+    assert (status, problem["code"]) == (400, "validation_failed"), problem
+    _problem(specs, status, headers, problem)
+    assert set(problem["errors"]) == {"transaction_id"}
+    status, headers, query = await raw.json(
+        "GET", path + f"?transaction_id={transaction_id}&order_id=ORDER-1"
+    )
+    specs["vpos-b"].response("GET", QUERY_B, status, _media(headers), query)
+
+
+async def _exchange(url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send ``request`` as it is over a fresh socket; the answer read until the server closes."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(request)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 30)  # a safety net, not a timing
+    finally:
+        writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    return int(status_line.split()[1]), headers, body
+
+
+#: Requests aiohttp's parser refuses before any route runs, by what is wrong.
+UNREADABLE = {
+    "request line": b"GET /api/v1/health?q=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    "header value": b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: "
+    + b"a" * 9000
+    + b"\r\n\r\n",
+    "header count": b"GET /api/v1/health HTTP/1.1\r\n"
+    + b"".join(b"X-%d: 1\r\n" % n for n in range(200))
+    + b"\r\n",
+    "path byte": b"GET /api/v1/payments/\xff/query HTTP/1.1\r\nHost: x\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("wrong", sorted(UNREADABLE))
+async def test_a_request_the_parser_refuses_is_answered_as_a_problem(
+    specs: dict[str, Spec],
+    raw: Raw,
+    wrong: str,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """An over-8190-byte or unreadable request: a 400 problem, one log line, no stderr."""
+    caplog.set_level(logging.DEBUG)
+    status, headers, body = await _exchange(raw.emu.url, UNREADABLE[wrong])
+    problem = json.loads(body)
+    assert (status, problem["code"]) == (400, "bad_request")
+    _problem(specs, status, headers, problem)
+    refusals = [r for r in caplog.records if r.name.startswith(("payven", "aiohttp"))]
+    assert [(r.name, r.levelno, r.exc_info) for r in refusals] == [
+        ("payven.emulator", logging.INFO, None)
+    ]
+    assert "\n" not in refusals[0].getMessage()
+    assert capfd.readouterr().err == ""
+    status, _, _ = await raw.request("GET", "/api/v1/health", auth=False)
+    assert status == 200  # the emulator serves on
+
+
+def test_an_unreadable_request_prints_nothing_where_logging_is_not_configured() -> None:
+    """Unconfigured logging prints nothing for an oversize header; at INFO, one line."""
+    script = textwrap.dedent(
+        """
+        import asyncio, logging, sys
+        from payven_async.testing import PayvenEmulator
+        from tests.test_emulator_openapi import UNREADABLE, _exchange
+
+        async def main():
+            async with PayvenEmulator() as emu:
+                status, _, _ = await _exchange(emu.url, UNREADABLE["header value"])
+                assert status == 400, status
+                if sys.argv[1] == "info":
+                    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+                    status, _, _ = await _exchange(emu.url, UNREADABLE["request line"])
+                    assert status == 400, status
+
+        asyncio.run(main())
+        """
+    )
+    root = Path(__file__).parent.parent
+    for level, expected in (("none", 0), ("info", 1)):
+        result = subprocess.run(  # noqa: S603 - our own script
+            [sys.executable, "-W", "error", "-c", script, level],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        lines = result.stderr.splitlines()
+        assert len(lines) == expected, result.stderr
+        assert all(line.startswith("payven.emulator: ") for line in lines)

@@ -22,7 +22,9 @@ from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 import attrs
+import jsonschema
 import pytest
 
 from payven_async import (
@@ -32,6 +34,7 @@ from payven_async import (
     BasketItem,
     Buyer,
     CaptureRequest,
+    CheckoutSessionRequest,
     InvalidRequestError,
     MemoryTransport,
     Money,
@@ -42,6 +45,7 @@ from payven_async import (
     PaymentHistoryEntry,
     PaymentRequest,
     PaymentResult,
+    PayRequest,
     PayvenClient,
     RateLimitError,
     RefundReasonCode,
@@ -61,8 +65,9 @@ from payven_async.errors import (
 )
 from payven_async.testing import PayvenEmulator
 
-from .emulator_support import APPROVED, card
+from .emulator_support import APPROVED, Raw, card
 from .test_emulator_openapi import Spec, _problem, _ref_in, _resolve
+from .test_emulator_operations import paid, payment_body
 
 B = "vpos-b"
 A = "vpos-a"
@@ -191,6 +196,30 @@ async def test_direct_payment_bodies_validate_against_create_payment_request(
         _check_request(specs, recorder.last(), PAYMENTS)
         _check_answer(specs, recorder.last(), "POST", PAYMENTS)
     assert recorder.last().body["operation_type"] == operation.value
+
+
+async def test_a_basket_item_without_an_id_is_sent_without_one(
+    specs: dict[str, Spec], recorder: Recorder
+) -> None:
+    """BasketItem(None, ...) is sent without an id, schema-valid, and the emulator charges it."""
+    items = [BasketItem(None, "Defter", 7500), BasketItem("SKU-1", "Kalem", 2500, 2)]
+    await recorder.client.create_payment(
+        PaymentRequest(amount=Money(12500), card=card(), basket_items=items)
+    )
+    sent = recorder.last()
+    _check_request(specs, sent, PAYMENTS)
+    _check_answer(specs, sent, "POST", PAYMENTS)
+    assert [sorted(item) for item in sent.body["basket_items"]] == [
+        ["name", "price", "quantity"],
+        ["id", "name", "price", "quantity"],
+    ]
+    session = await recorder.client.create_checkout_session(CheckoutSessionRequest(amount=12500))
+    assert session.session_id is not None
+    paid_session = await recorder.client.pay(
+        session.session_id,
+        PayRequest(amount=Money(12500), card=card(), basket_items=items),
+    )
+    assert paid_session.is_success
 
 
 async def test_3ds_bodies_validate_against_init3d_and_manual_complete(
@@ -573,3 +602,136 @@ async def test_generation_a_envelopes_drive_the_money_moving_helper() -> None:
         await client.refund(UUID, RefundRequest(amount=100))
     assert failed.value.code == "refund_exceeds_original"
     assert APPROVED not in str(failed.value)
+
+
+# --- what fuzzing against the specs found (issue 18) ------------------------------------------
+
+
+@pytest.fixture
+async def raw() -> AsyncIterator[Raw]:
+    """Raw HTTP access to a fresh emulator."""
+    async with PayvenEmulator() as emu, aiohttp.ClientSession() as http:
+        yield Raw(emu, http)
+
+
+def _refused(specs: dict[str, Spec], status: int, headers: Any, problem: Any) -> set[str]:
+    """The fields a 400 validation problem names (checked as a documented ProblemDetails)."""
+    assert (status, problem["code"]) == (400, "validation_failed"), problem
+    _problem(specs, status, headers, problem)
+    return set(problem["errors"])
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (PAYMENTS, payment_body(amount=2**70), "amount.amount"),
+        (INIT, payment_body(amount=2**70, callback_url="https://x.example"), "amount.amount"),
+        (REFUND, {"amount": 2**70}, "amount"),
+        (CAPTURE, {"amount": {"amount": 2**70, "currency": "TRY"}}, "amount.amount"),
+    ],
+)
+async def test_amounts_above_int64_are_refused_by_every_operation(
+    specs: dict[str, Spec], raw: Raw, path: str, body: dict[str, Any], field: str
+) -> None:
+    """2**70 kuruş in any operation's body is a 400 naming the amount; no money moves."""
+    held = await paid(raw, operation_type="PreAuth")
+    before = raw.emu.ledger.payment(held)
+    status, headers, problem = await raw.json("POST", path.format(transaction_id=held), body=body)
+    assert _refused(specs, status, headers, problem) == {field}
+    after = raw.emu.ledger.payment(held)
+    assert (after.status, after.net_amount, len(after.history)) == (
+        before.status,
+        before.net_amount,
+        len(before.history),
+    )
+    assert len(raw.emu.ledger) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (PAYMENTS, payment_body(description="\ud800"), "description"),
+        (REFUND, {"amount": 100, "reason": "iade \udfff"}, "reason"),
+        (VOID, {"reason": "\ud800"}, "reason"),
+        (CAPTURE, {"amount": {"amount": 100, "currency": "TRY"}, "reason": "\ud800"}, "reason"),
+    ],
+)
+async def test_a_lone_surrogate_is_refused_before_any_operation(
+    specs: dict[str, Spec], raw: Raw, path: str, body: dict[str, Any], field: str
+) -> None:
+    """A lone surrogate in an operation's body is a 400 naming the field; nothing moves."""
+    held = await paid(raw, operation_type="PreAuth")
+    specs[B].request("POST", path, "application/json", body)  # schema-valid: a string
+    status, headers, problem = await raw.json(
+        "POST", path.format(transaction_id=held), raw_body=json.dumps(body).encode()
+    )
+    assert _refused(specs, status, headers, problem) == {field}
+    assert raw.emu.ledger.payment(held).status == "authorized"
+    assert len(raw.emu.ledger) == 1
+
+
+@pytest.mark.parametrize("path", [REFUND, VOID, CAPTURE])
+async def test_a_null_transaction_id_in_the_body_is_refused(
+    specs: dict[str, Spec], raw: Raw, path: str
+) -> None:
+    """The body's transaction_id is a (uuid) string, not nullable: null is a 400."""
+    body: dict[str, Any] = {"transaction_id": None}
+    if path != VOID:
+        body["amount"] = 100 if path == REFUND else {"amount": 100, "currency": "TRY"}
+    with pytest.raises(jsonschema.ValidationError):
+        specs[B].request("POST", path, "application/json", body)
+    held = await paid(raw, operation_type="PreAuth")
+    status, headers, problem = await raw.json("POST", path.format(transaction_id=held), body=body)
+    assert _refused(specs, status, headers, problem) == {"transaction_id"}
+    assert raw.emu.ledger.payment(held).status == "authorized"
+
+
+async def test_a_history_transaction_id_that_is_not_a_uuid_is_refused(
+    specs: dict[str, Spec], raw: Raw
+) -> None:
+    """B's history takes an optional ?transaction_id= (format uuid): any other value is 400."""
+    tid = await paid(raw)
+    path = HISTORY.format(transaction_id=tid)
+    status, headers, problem = await raw.json("GET", f"{path}?transaction_id=nope")
+    assert _refused(specs, status, headers, problem) == {"transaction_id"}
+    status, headers, history = await raw.json("GET", f"{path}?transaction_id={tid}&order_id=1")
+    specs[B].response("GET", HISTORY, status, headers["Content-Type"], history)
+
+
+@pytest.mark.parametrize("path", [PAYMENTS, INIT])
+async def test_spec_valid_basket_items_are_accepted_by_the_payments(
+    specs: dict[str, Spec], raw: Raw, path: str
+) -> None:
+    """A double price and an item without an id (both as the spec allows) are accepted."""
+    items = [
+        {"id": "SKU-1", "name": "Kalem", "price": 75.5, "quantity": 2},
+        {"name": "Defter", "price": 7500, "quantity": 1},
+    ]
+    body = payment_body(basket_items=items)
+    if path == INIT:
+        body["callback_url"] = "https://shop.example/cb"
+    specs[B].request("POST", path, "application/json", body)
+    status, headers, answer = await raw.json("POST", path, body=body)
+    assert status == 200, answer
+    specs[B].response("POST", path, status, headers["Content-Type"], answer)
+
+
+async def test_operation_requests_without_a_body_name_what_they_need(
+    specs: dict[str, Spec], raw: Raw
+) -> None:
+    """A body-less operation is an empty object: a 400 naming required fields, or a void."""
+    tid = await paid(raw, operation_type="PreAuth")
+    expected = {
+        PAYMENTS: {"amount", "card", "installment"},
+        INIT: {"amount", "card", "installment", "callback_url"},
+        COMPLETE: {"transaction_id"},
+        REFUND: {"amount"},
+        CAPTURE: {"amount"},
+    }
+    for path, fields in expected.items():
+        assert not specs[B].operation("POST", path)["requestBody"].get("required", False)
+        status, headers, problem = await raw.json("POST", path.format(transaction_id=tid))
+        assert _refused(specs, status, headers, problem) == fields, path
+    status, headers, voided = await raw.json("POST", VOID.format(transaction_id=tid))
+    specs[B].response("POST", VOID, status, headers["Content-Type"], voided)
+    assert voided["status"] == "canceled"

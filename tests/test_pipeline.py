@@ -14,13 +14,18 @@ import pytest
 from payven_async import (
     Answer,
     AuthenticationError,
+    BasketItem,
+    Buyer,
+    CaptureRequest,
     Card,
+    CheckoutSessionRequest,
     ClientClosedError,
     ConfigurationError,
     MemoryTransport,
     Money,
     PaymentDeclinedError,
     PaymentOutcomeUnknown,
+    PaymentRequest,
     PayRequest,
     PayvenClient,
     PayvenConnectionError,
@@ -29,8 +34,10 @@ from payven_async import (
     Request,
     RetryDetails,
     ServerError,
+    ThreeDSInitRequest,
     Timeout,
     ValidationError,
+    VoidRequest,
 )
 
 TRANSACTION_ID = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
@@ -371,6 +378,101 @@ async def test_text_that_cannot_be_sent_is_refused_before_any_request(
     with pytest.raises(ValidationError) as caught:
         await client.pay(SESSION_ID, request)
     assert [problem.field for problem in caught.value.problems] == ["description"]
+    assert transport.requests == []
+
+
+def _card() -> Card:
+    return Card("Test Kullanici", PAN, "12", "2030", CVV)
+
+
+# Each call with one unsendable value (issue 18): the field the error must name.
+_TOO_LARGE: list[tuple[str, Callable[[PayvenClient], Any]]] = [
+    ("amount.amount", lambda c: c.pay(SESSION_ID, PayRequest(amount=Money(2**70), card=_card()))),
+    (
+        "amount.amount",
+        lambda c: c.create_payment(PaymentRequest(amount=Money(2**70), card=_card())),
+    ),
+    (
+        "amount.amount",
+        lambda c: c.init_3ds(
+            ThreeDSInitRequest(amount=Money(2**70), card=_card(), callback_url="https://x.example")
+        ),
+    ),
+    ("amount", lambda c: c.refund(TRANSACTION_ID, RefundRequest(amount=2**70))),
+    ("amount.amount", lambda c: c.capture(TRANSACTION_ID, CaptureRequest(amount=Money(2**70)))),
+    ("amount", lambda c: c.create_checkout_session(CheckoutSessionRequest(amount=2**70))),
+    (
+        "basket_items[0].price",
+        lambda c: c.pay(
+            SESSION_ID,
+            PayRequest(
+                amount=Money(100), card=_card(), basket_items=[BasketItem(None, "Kalem", 2**70)]
+            ),
+        ),
+    ),
+]
+_SURROGATE: list[tuple[str, Callable[[PayvenClient], Any]]] = [
+    (
+        "basket_items[0].name",
+        lambda c: c.pay(
+            SESSION_ID,
+            PayRequest(
+                amount=Money(100), card=_card(), basket_items=[BasketItem("I-1", "Kalem \ud800", 1)]
+            ),
+        ),
+    ),
+    (
+        "buyer.name",
+        lambda c: c.create_payment(
+            PaymentRequest(amount=Money(100), card=_card(), buyer=Buyer(name="\ud800"))
+        ),
+    ),
+    (
+        "callback_url",
+        lambda c: c.init_3ds(
+            ThreeDSInitRequest(amount=Money(100), card=_card(), callback_url="https://x/\udfff")
+        ),
+    ),
+    ("reason", lambda c: c.refund(TRANSACTION_ID, RefundRequest(amount=100, reason="\ud800"))),
+    ("reason", lambda c: c.void(TRANSACTION_ID, VoidRequest(reason="iptal \ud800"))),
+    (
+        "reason",
+        lambda c: c.capture(TRANSACTION_ID, CaptureRequest(amount=Money(100), reason="\ud800")),
+    ),
+    (
+        "description",
+        lambda c: c.create_checkout_session(
+            CheckoutSessionRequest(amount=100, description="\ud800")
+        ),
+    ),
+    (
+        "metadata['a']",
+        lambda c: c.create_checkout_session(
+            CheckoutSessionRequest(amount=100, metadata={"a": "\ud800"})
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("field", "call"), _TOO_LARGE)
+async def test_amounts_above_int64_are_refused_before_any_request(
+    client: PayvenClient, transport: MemoryTransport, field: str, call: Any
+) -> None:
+    """2**70 kuruş in any call's amount or basket price is a ValidationError; nothing sent."""
+    with pytest.raises(ValidationError) as caught:
+        await call(client)
+    assert [(p.field, "64-bit" in p.message) for p in caught.value.problems] == [(field, True)]
+    assert transport.requests == []
+
+
+@pytest.mark.parametrize(("field", "call"), _SURROGATE)
+async def test_a_lone_surrogate_in_any_text_is_refused_before_any_request(
+    client: PayvenClient, transport: MemoryTransport, field: str, call: Any
+) -> None:
+    """A lone surrogate in any text is a ValidationError naming it; nothing is sent."""
+    with pytest.raises(ValidationError) as caught:
+        await call(client)
+    assert [problem.field for problem in caught.value.problems] == [field]
     assert transport.requests == []
 
 

@@ -233,7 +233,8 @@ pay_requests = st.builds(
     shipping_address=addresses,
     basket_items=st.none()
     | st.lists(
-        st.builds(BasketItem, texts, texts, st.integers(0, 10**9), st.integers(1, 99)), max_size=3
+        st.builds(BasketItem, st.none() | texts, texts, st.integers(0, 10**9), st.integers(1, 99)),
+        max_size=3,
     ),
     callback_url=optional_texts,
     cancel_url=optional_texts,

@@ -96,6 +96,27 @@ def test_amount_must_be_a_positive_int(amount: object) -> None:
     assert fields(caught.value) == {"amount.amount"}
 
 
+def test_a_basket_item_may_have_no_id() -> None:
+    """BasketItem(None, ...) passes the fast test and the rules, and is sent without an id."""
+    from payven_async._converters import encode
+    from payven_async._validate import _charge_is_plainly_valid
+
+    item = BasketItem("ITEM-1", "Kitap", 10000)
+    assert (item.id, item.name, item.price, item.quantity) == ("ITEM-1", "Kitap", 10000, 1)
+    request = PayRequest(
+        amount=Money(15000), card=GOOD_CARD, basket_items=[BasketItem(None, "Kitap", 10000), item]
+    )
+    assert _charge_is_plainly_valid(request, date(2026, 5, 10), ())
+    assert _charge_problems(request, date(2026, 5, 10)) == []
+    check_pay("s", request)
+    for style, key in (("camel", "basketItems"), ("snake", "basket_items")):
+        sent = encode(request, style)[key]
+        assert sent == [
+            {"name": "Kitap", "price": 10000, "quantity": 1},
+            {"id": "ITEM-1", "name": "Kitap", "price": 10000, "quantity": 1},
+        ]
+
+
 @pytest.mark.parametrize("number", ["4546711234567894", "5500000000000004", "79927398713"])
 def test_luhn_accepts_valid_numbers(number: str) -> None:
     """Known-valid numbers pass the Luhn check."""
@@ -216,7 +237,7 @@ FIELDS: dict[str, list[Any]] = {
     "buyer": ["model", None, "not a buyer"],
     "city": TEXT,
     "address": ["model", None, 5],
-    "item_id": ["ITEM-1", "", "   ", 5, "x\ud800"],
+    "item_id": ["ITEM-1", None, "", "   ", 5, "x\ud800"],
     "item_name": ["Kitap", "", 7, "Kalem \ud800"],
     "item_price": [10000, 0, -1, 2**63, 1.5],
     "item_quantity": [1, 2, 0, True],

@@ -5,6 +5,11 @@ faults (latency, errors, drops before the work), the route, then the faults that
 break an answer after the work (drop after charging, malformed, truncated). Every
 answer carries ``X-Correlation-Id``; errors (a ledger refusal too) are problem+json.
 
+A request aiohttp's parser refuses before any route runs (a request line or a header
+over its 8190-byte limit, a malformed line) is answered by :class:`EmulatorRunner`'s
+connections as the API answers: a 400 ``bad_request`` problem, logged in one line (at
+INFO, on ``payven.emulator``), instead of aiohttp's text/plain answer and traceback.
+
 The routes are :class:`~payven_async.testing._routes.CoreRoutes` (identity, checkout
 sessions, pay, payment lookups) and
 :class:`~payven_async.testing._operations.OperationRoutes` (direct and 3-D Secure
@@ -18,12 +23,14 @@ import asyncio
 import collections
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 
 import attrs
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 
-from ._answers import CODE_FOR_STATUS, ProblemError
+from ._answers import CODE_FOR_STATUS, PROBLEM_JSON, ProblemError, json_answer, problem_body
 from ._context import RouteContext
 from ._faults import ROUTES, Fault, FaultKind, Faults
 from ._ledger import LedgerError
@@ -31,7 +38,7 @@ from ._operations import OperationRoutes
 from ._ratelimit import RateLimiter
 from ._routes import CoreRoutes
 
-__all__ = ["EmulatorApp", "RecordedRequest"]
+__all__ = ["EmulatorApp", "EmulatorRunner", "RecordedRequest"]
 
 logger = logging.getLogger("payven.emulator")
 
@@ -145,6 +152,62 @@ class EmulatorApp:
                 authenticated="Authorization" in request.headers,
             )
         )
+
+
+# --- requests no route sees ------------------------------------------------------------
+
+
+class EmulatorRunner(web.AppRunner):
+    """``web.AppRunner`` whose connections answer the requests aiohttp's parser refuses
+    (see the module's docstring); everything else is aiohttp's own."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        return _Server(
+            server.request_handler,
+            request_factory=server.request_factory,
+            handler_cancellation=server.handler_cancellation,
+            **server._kwargs,
+        )
+
+
+class _Server(web.Server):
+    """aiohttp's low-level server, serving each connection with a :class:`_Connection`."""
+
+    def __call__(self) -> web.RequestHandler:
+        return _Connection(self, loop=self._loop, **self._kwargs)
+
+
+class _Connection(web.RequestHandler):
+    """aiohttp's handler of one connection, but for a request its parser refused."""
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if not isinstance(exc, HttpProcessingError):  # a failure while answering: aiohttp's
+            return super().handle_error(request, status, exc, message)
+        if isinstance(exc, LineTooLong):
+            detail = "İstek satırı veya bir başlık çok uzun (en fazla 8190 bayt)."
+            what = "a request line or header over the size limit"
+        else:
+            detail = "HTTP isteği okunamadı."
+            what = f"an unreadable request ({type(exc).__name__})"
+        # The request's bytes stay out of the log: a URL may carry anything.
+        logger.info("emulator refused %s from %s", what, request.remote)
+        correlation_id = str(uuid.uuid4())
+        error = ProblemError(400, CODE_FOR_STATUS[400], detail)
+        response = json_answer(
+            problem_body(error, correlation_id=correlation_id),
+            status=400,
+            content_type=PROBLEM_JSON,
+            headers={"X-Correlation-Id": correlation_id},
+        )
+        response.force_close()  # where the next request would start is unknown
+        return response
 
 
 # --- answers --------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Strict checks of what clients send, answered as the API's 400 validation problem.
 
-A body is checked in three steps, each stopping at the first that finds a problem:
+Every body is first checked as it is read (:func:`check_texts`): each text in it can be
+sent back as UTF-8 (no lone surrogate). Then it is checked in three steps, each stopping
+at the first that finds a problem:
 
 1. fields the API requires are present (``Zorunlu alan.``);
 2. JSON types, field by field (a string where the API wants a string, a JSON integer
@@ -9,10 +11,11 @@ A body is checked in three steps, each stopping at the first that finds a proble
    style, no extra keys);
 3. field rules: the API's rules as :mod:`payven_async._rules` declares them once for
    the client and the emulator (Luhn-valid card numbers, two-digit months, four-digit
-   years, 3-4 digit CVVs, positive int64 amounts, ...), then the emulator's own API
-   policy (amounts of at least :data:`MIN_AMOUNT` kuruş, ``TRY`` only, at most
-   :data:`MAX_INSTALLMENT` installments, only ``Sale`` and ``PreAuth`` charge, refund
-   reasons of at most :data:`MAX_REASON_LENGTH` characters).
+   years, 3-4 digit CVVs, positive int64 amounts, basket prices (the API's doubles) of
+   at least 0 within int64, ...), then the emulator's own API policy (amounts of at
+   least :data:`MIN_AMOUNT` kuruş, ``TRY`` only, at most :data:`MAX_INSTALLMENT`
+   installments, only ``Sale`` and ``PreAuth`` charge, refund reasons of at most
+   :data:`MAX_REASON_LENGTH` characters).
 
 Every problem is a code, phrased in Turkish as the real API does by :data:`MESSAGES`,
 under the field's wire name (``card.expireMonth`` in generation A's camelCase,
@@ -22,6 +25,7 @@ under the field's wire name (``card.expireMonth`` in generation A's camelCase,
 from __future__ import annotations
 
 import enum
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,6 +34,7 @@ from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
 import attrs
+from multidict import MultiMapping
 
 from .. import _rules as rules
 from .._converters import strict_converter
@@ -55,8 +60,10 @@ __all__ = [
     "check_capture",
     "check_card_request",
     "check_complete_3ds",
+    "check_lookup_query",
     "check_refund",
     "check_session_request",
+    "check_texts",
     "check_void",
     "decode",
     "only_keys",
@@ -120,7 +127,11 @@ MESSAGES: Mapping[str, str] = {
     "null_item": "Boş olamaz.",
     "malformed": "İstek gövdesi beklenen şekilde değil.",
     "path_mismatch": "URL'deki transaction_id ile aynı olmalı.",
+    "not_uuid": "Geçerli bir UUID olmalı.",
 }
+
+#: A uuid as the spec's ``format: uuid`` writes it (8-4-4-4-12 hex digits).
+_UUID_RE = re.compile(r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}")
 
 #: Fields the model keeps as integers but the API types as JSON doubles.
 _DOUBLES = frozenset({(BasketItem, "price")})
@@ -167,6 +178,35 @@ def _wire_path(path: str, style: Style) -> str:
 
 
 # --- the body's shape -------------------------------------------------------------------------
+
+
+def check_texts(body: Any) -> None:
+    """Every string in ``body`` (values and keys, at any depth) can be sent as UTF-8.
+
+    A lone UTF-16 surrogate (``"\\ud800"``) is valid JSON but no text: an answer that
+    echoed it could not be encoded. It is refused (``rules.text``) under the field's
+    path as sent (``basketItems[0].name``); a key that holds one is named with the
+    surrogate escaped (``\\ud800``), so that the problem itself can be sent.
+
+    :raises ProblemError: the 400 validation problem.
+    """
+    problems = Problems()
+    pending: list[tuple[str, Any]] = [("", body)]
+    while pending:  # depth first, in document order, without recursion (any nesting)
+        path, value = pending.pop()
+        if type(value) is str:
+            problems.add(path or "$", rules.text(value))
+        elif type(value) is dict:
+            children = []
+            for key, item in value.items():
+                name = key.encode("utf-8", "backslashreplace").decode("utf-8")
+                field = f"{path}.{name}" if path else name
+                problems.add(field, rules.text(key))
+                children.append((field, item))
+            pending += reversed(children)
+        elif type(value) is list:
+            pending += reversed([(f"{path}[{index}]", item) for index, item in enumerate(value)])
+    problems.raise_if_any()
 
 
 def only_keys(body: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
@@ -332,6 +372,33 @@ def _check_card(problems: Problems, card: Mapping[str, Any], style: Style, today
     problems.add(field("cvv"), rules.cvv(value("cvv")))
 
 
+def _whole_kurus_prices(body: dict[str, Any], items_key: str) -> dict[str, Any]:
+    """``body`` with each basket item's ``price`` sent as a double given to the decoder in
+    whole kuruş: the API types the price as a double (``75.5`` is valid), the model keeps
+    the client's integer, and the emulator keeps nothing of the basket (each price as
+    sent is checked by :func:`_price_rule`)."""
+    items = body.get(items_key)
+    if type(items) is not list or not any(
+        type(item) is dict and isinstance(item.get("price"), Decimal) for item in items
+    ):
+        return body
+    whole = [
+        {**item, "price": int(item["price"].to_integral_value())}
+        if type(item) is dict and isinstance(item.get("price"), Decimal)
+        else item
+        for item in items
+    ]
+    return {**body, items_key: whole}
+
+
+def _price_rule(value: Any) -> str | None:
+    """A basket item's price as sent: an int as ``rules.non_negative_int`` says, or a
+    double (a ``Decimal``) at least 0 and within int64 too."""
+    if isinstance(value, Decimal):
+        return "negative" if value < 0 else "too_large" if value > rules.INT64_MAX else None
+    return rules.non_negative_int(value)
+
+
 def check_card_request(
     body: dict[str, Any],
     cls: type[M],
@@ -354,16 +421,17 @@ def check_card_request(
     operation = body.get(operation_key)
     if style == "camel" and type(operation) is int and 0 <= operation < len(_OPERATION_TYPES):
         body = {**body, operation_key: _OPERATION_TYPES[operation]}
+    items_key = wire_key("basket_items", style)
     request: Any
-    request, problems = _decode_required(body, cls, style, required)
+    request, problems = _decode_required(_whole_kurus_prices(body, items_key), cls, style, required)
     _check_money(problems, "amount", body["amount"], MIN_AMOUNT)
     # As sent: generation A may leave it out (1), but not send null.
     _check_installment(problems, "installment", body.get("installment", 1))
     if request.operation_type.value not in PAYABLE_OPERATIONS:
         problems.add(operation_key, "operation_not_payable")
     _check_card(problems, body["card"], style, today)
-    items_key = wire_key("basket_items", style)
     for index, item in enumerate(body.get(items_key) or []):
+        problems.add(f"{items_key}[{index}].price", _price_rule(item.get("price")))
         problems.add(f"{items_key}[{index}].quantity", rules.positive_int(item.get("quantity")))
     for name in ("callback_url", "cancel_url", "return_url"):
         key = wire_key(name, style)
@@ -378,7 +446,8 @@ def check_session_request(body: dict[str, Any]) -> CheckoutSessionRequest:
 
     :raises ProblemError: the 400 validation problem.
     """
-    request, problems = _decode_required(body, CheckoutSessionRequest, "snake", ("currency",))
+    required = ("amount", "currency")  # CreateCheckoutSessionRequest's
+    request, problems = _decode_required(body, CheckoutSessionRequest, "snake", required)
     _check_amount(problems, "amount", request.amount, MIN_AMOUNT)
     _check_currency(problems, "currency", request.currency)
     for index, count in enumerate(request.allowed_installments or ()):
@@ -396,10 +465,11 @@ def _without_transaction_id(body: dict[str, Any], path_id: str) -> dict[str, Any
     :raises ProblemError: the 400 validation problem.
     """
     body = dict(body)
-    value = body.pop("transaction_id", None)
-    if value is not None:
+    if "transaction_id" in body:
+        # The spec types it as a (uuid) string, not nullable: null is refused too.
+        value = body.pop("transaction_id")
         problems = Problems()
-        code = rules.identifier(value)
+        code = rules.identifier(value) if value is not None else "not_string"
         problems.add("transaction_id", code)
         if code is None and value != path_id:
             problems.add("transaction_id", "path_mismatch")
@@ -443,6 +513,20 @@ def check_capture(body: dict[str, Any], transaction_id: str) -> CaptureRequest:
     _check_money(problems, "amount", body["amount"])
     problems.raise_if_any()
     return capture
+
+
+def check_lookup_query(query: MultiMapping[str]) -> None:
+    """The query string of a payment lookup (``/query``, ``/history``): generation B
+    documents an optional ``transaction_id`` there, typed ``format: uuid`` (and a free
+    ``order_id``); every ``transaction_id`` given must be a uuid.
+
+    :raises ProblemError: the 400 validation problem.
+    """
+    problems = Problems()
+    for value in query.getall("transaction_id", ()):
+        if not _UUID_RE.fullmatch(value):
+            problems.add("transaction_id", "not_uuid")
+    problems.raise_if_any()
 
 
 def check_complete_3ds(body: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ from aiohttp import web
 from .._json import decode_json
 from ..errors import DecodeError
 from ._answers import PROBLEM_JSON, ProblemError, json_answer, ledger_problem, problem_body
+from ._checks import check_texts
 from ._clock import Clock
 from ._idempotency import IdempotencyConflict, IdempotencyStore, StoredAnswer, fingerprint
 from ._ledger import Ledger, LedgerError
@@ -124,15 +125,19 @@ class RouteContext:
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             ) from None
 
-    async def json_body(
-        self, request: web.Request, *, optional: bool = False
-    ) -> tuple[bytes, dict[str, Any]]:
-        """The raw body and its JSON object.
+    async def json_body(self, request: web.Request) -> tuple[bytes, dict[str, Any]]:
+        """The raw body and its JSON object; no body at all is an empty object.
 
-        :param optional: no body at all is an empty object (void's body is optional).
-        :raises ProblemError: 415 ``unsupported_media_type``, 400 ``invalid_json``.
+        The spec requires no operation's body (``requestBody.required`` is never set), so a
+        request without one is read as ``{}`` and the route's checks name any field it
+        needs. Every text in the body, at any depth and keys too, must be sendable back as
+        UTF-8 (:func:`~payven_async.testing._checks.check_texts`): answers echo texts, and
+        nothing may be recorded that no answer could carry.
+
+        :raises ProblemError: 415 ``unsupported_media_type``, 400 ``invalid_json``, 400
+            ``validation_failed``.
         """
-        if optional and not request.can_read_body:
+        if not request.can_read_body:
             return b"", {}
         media = _media_type(request)
         if media is not None and not _JSON_MEDIA_RE.match(media):
@@ -140,25 +145,24 @@ class RouteContext:
                 415, "unsupported_media_type", "İstek gövdesi JSON olmalı (application/json)."
             )
         raw = await request.read()
+        if not raw:  # a chunked body of no bytes: no body either
+            return raw, {}
         try:
             payload = decode_json(raw)
         except DecodeError:
             raise ProblemError(400, "invalid_json", "İstek gövdesi geçerli JSON değil.") from None
         if not isinstance(payload, dict):
             raise ProblemError(400, "invalid_json", "İstek gövdesi bir JSON nesnesi olmalı.")
+        check_texts(payload)
         return raw, payload
 
     async def authenticated_body(
-        self,
-        request: web.Request,
-        check: Callable[[dict[str, Any]], T],
-        *,
-        optional: bool = False,
+        self, request: web.Request, check: Callable[[dict[str, Any]], T]
     ) -> tuple[bytes, T]:
         """Authenticate ``request``, read its JSON body and ``check`` it: the raw body and
         what ``check`` made of it (see :meth:`authenticate` and :meth:`json_body`)."""
         self.authenticate(request)
-        raw, body = await self.json_body(request, optional=optional)
+        raw, body = await self.json_body(request)
         return raw, check(body)
 
     async def idempotent(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ._app import EmulatorApp, RecordedRequest
+from ._app import EmulatorApp, EmulatorRunner, RecordedRequest
 from ._clock import Clock
 from ._context import RouteContext
 from ._faults import Faults
@@ -170,7 +170,7 @@ class PayvenEmulator(_Seeding):
         """Bind and serve. Prefer ``async with``."""
         if self._runner is not None:
             raise RuntimeError("the emulator is already running")
-        runner = web.AppRunner(self._app.build(), access_log=None, shutdown_timeout=1.0)
+        runner = EmulatorRunner(self._app.build(), access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         try:
             site = web.TCPSite(runner, self._host, self._port)

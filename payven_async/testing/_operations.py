@@ -51,6 +51,7 @@ from ._checks import (
     check_capture,
     check_card_request,
     check_complete_3ds,
+    check_lookup_query,
     check_refund,
     check_void,
 )
@@ -159,15 +160,13 @@ class OperationRoutes:
         route: str,
         check: Callable[[dict[str, Any], str], M],
         act: Callable[[str, M], tuple[PaymentRecord, Mapping[str, str] | None]],
-        *,
-        optional_body: bool = False,
     ) -> web.Response:
         """An operation on the payment in the path: check the body, then (once per
         ``Idempotency-Key``) ``act`` on the ledger, send its ``<kind>.completed`` event and
         answer the payment with the properties ``act`` adds."""
         transaction_id = request.match_info["transaction_id"]
         raw, checked = await self.context.authenticated_body(
-            request, lambda body: check(body, transaction_id), optional=optional_body
+            request, lambda body: check(body, transaction_id)
         )
 
         async def produce() -> web.Response:
@@ -193,7 +192,7 @@ class OperationRoutes:
         def void(transaction_id: str, body: VoidRequest) -> tuple[PaymentRecord, None]:
             return self.context.ledger.void(transaction_id, reason=body.reason), None
 
-        return await self._operate(request, "void_payment", check_void, void, optional_body=True)
+        return await self._operate(request, "void_payment", check_void, void)
 
     async def _capture(self, request: web.Request) -> web.StreamResponse:
         def capture(
@@ -210,6 +209,7 @@ class OperationRoutes:
 
     async def _history(self, request: web.Request) -> web.StreamResponse:
         self.context.authenticate(request)
+        check_lookup_query(request.query)
         record = self.context.ledger.payment(request.match_info["transaction_id"])
         return json_answer(history_b(record))
 

@@ -37,7 +37,7 @@ from ._answers import (
     payment_status_b,
     query_result,
 )
-from ._checks import check_card_request, check_session_request, only_keys
+from ._checks import check_card_request, check_lookup_query, check_session_request, only_keys
 from ._clock import iso
 from ._context import RouteContext
 from ._ledger import Charge
@@ -175,6 +175,7 @@ class CoreRoutes:
 
     async def _query(self, request: web.Request) -> web.StreamResponse:
         self.context.authenticate(request)
+        check_lookup_query(request.query)
         record = self.context.ledger.payment(request.match_info["transaction_id"])
         return json_answer(query_result(record))
 
