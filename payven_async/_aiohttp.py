@@ -129,12 +129,12 @@ class AiohttpTransport:
             ) from exc
         except aiohttp.ConnectionTimeoutError as exc:
             raise PayvenTimeoutError(
-                f"timed out connecting to {_origin(url)} after {timeout.connect} s",
+                f"timed out connecting to {_origin(url)} after {timeout.connect:.3g} s",
                 request_sent=False,
             ) from exc
         except asyncio.TimeoutError as exc:
             raise PayvenTimeoutError(
-                f"no complete answer from {_origin(url)} within {timeout.total} s"
+                f"no complete answer from {_origin(url)} within {timeout.total:.3g} s"
             ) from exc
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
             raise PayvenConnectionError(

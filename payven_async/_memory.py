@@ -63,7 +63,7 @@ class MemoryTransport:
                 answer = await asyncio.wait_for(answer, timeout.total)
             except asyncio.TimeoutError as exc:
                 raise PayvenTimeoutError(
-                    f"no complete answer within {timeout.total} s (in memory)"
+                    f"no complete answer within {timeout.total:.3g} s (in memory)"
                 ) from exc
         if not isinstance(answer, Answer):
             raise TypeError(f"the handler returned {type(answer).__name__}, not an Answer")

@@ -524,3 +524,21 @@ def test_request_and_answer_reprs_show_no_body_or_header_values() -> None:
         assert "secret-token" not in text
         assert PAN not in text
         assert '"cvv"' not in text
+
+
+async def test_a_timeout_cut_by_the_deadline_reads_as_a_short_number(service: Service) -> None:
+    """An attempt's odd remaining seconds print as three digits: a long digit run in an
+    error message could look like a card number to a redactor."""
+
+    async def slow(_: Request) -> Answer:
+        await asyncio.sleep(1)
+        return query_answer()
+
+    service.script = [slow]
+    async with PayvenClient(
+        "cid", "csecret", "acme", transport=MemoryTransport(service), max_retries=0
+    ) as client:
+        await client.token()
+        with pytest.raises(PayvenTimeoutError) as caught:
+            await client.query(TRANSACTION_ID, timeout=0.0512345678901234)
+    assert "0.0512 s" in str(caught.value)
