@@ -499,36 +499,8 @@ def test_session_and_transport_together_are_refused() -> None:
 
 
 async def test_a_slow_in_memory_answer_times_out_like_http(service: Service) -> None:
-    """MemoryTransport honours the attempt's timeout, as a socket would."""
-
-    async def slow(_: Request) -> Answer:
-        await asyncio.sleep(1)
-        return query_answer()
-
-    service.script = [slow]
-    async with PayvenClient(
-        "cid", "csecret", "acme", transport=MemoryTransport(service), max_retries=0
-    ) as client:
-        await client.token()
-        with pytest.raises(PayvenTimeoutError):
-            await client.query(TRANSACTION_ID, timeout=0.05)
-
-
-def test_request_and_answer_reprs_show_no_body_or_header_values() -> None:
-    """Neither value's repr carries a body or a header value (card data, tokens)."""
-    request = Request(
-        "POST", "https://x/pay", {"Authorization": "Bearer secret-token"}, PAN.encode(), "pay"
-    )
-    answer = Answer.of(200, b'{"cvv": "000"}', {"X-Token": "secret-token"})
-    for text in (repr(request), repr(answer), repr(answer.headers)):
-        assert "secret-token" not in text
-        assert PAN not in text
-        assert '"cvv"' not in text
-
-
-async def test_a_timeout_cut_by_the_deadline_reads_as_a_short_number(service: Service) -> None:
-    """An attempt's odd remaining seconds print as three digits: a long digit run in an
-    error message could look like a card number to a redactor."""
+    """MemoryTransport honours the attempt's timeout, as a socket would, and the message
+    gives it in three digits (a long run of digits could look like a card number)."""
 
     async def slow(_: Request) -> Answer:
         await asyncio.sleep(1)
@@ -542,3 +514,15 @@ async def test_a_timeout_cut_by_the_deadline_reads_as_a_short_number(service: Se
         with pytest.raises(PayvenTimeoutError) as caught:
             await client.query(TRANSACTION_ID, timeout=0.0512345678901234)
     assert "0.0512 s" in str(caught.value)
+
+
+def test_request_and_answer_reprs_show_no_body_or_header_values() -> None:
+    """Neither value's repr carries a body or a header value (card data, tokens)."""
+    request = Request(
+        "POST", "https://x/pay", {"Authorization": "Bearer secret-token"}, PAN.encode(), "pay"
+    )
+    answer = Answer.of(200, b'{"cvv": "000"}', {"X-Token": "secret-token"})
+    for text in (repr(request), repr(answer), repr(answer.headers)):
+        assert "secret-token" not in text
+        assert PAN not in text
+        assert '"cvv"' not in text
