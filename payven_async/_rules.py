@@ -39,7 +39,6 @@ __all__ = [
     "luhn_holds",
     "luhn_valid",
     "non_negative_int",
-    "plain_id",
     "positive_int",
     "required_text",
     "text",
@@ -211,11 +210,6 @@ def expiry(month: Any, year: Any, today: date) -> tuple[str | None, str | None]:
 
 
 # --- ids, text and URLs ----------------------------------------------------------------------
-
-
-def plain_id(value: Any) -> bool:
-    """The usual identifier: URL-unreserved characters only, so its own path segment."""
-    return type(value) is str and PLAIN_ID_RE.fullmatch(value) is not None
 
 
 def identifier(value: Any) -> str | None:
