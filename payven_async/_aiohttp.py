@@ -18,6 +18,7 @@ import aiohttp
 
 from ._config import ClientConfig, Timeout
 from ._http import Answer, Request
+from ._redact import SecretBytes, scrub
 from ._version import __version__
 from .errors import (
     ClientClosedError,
@@ -28,6 +29,11 @@ from .errors import (
 )
 
 __all__ = ["USER_AGENT", "AiohttpTransport"]
+
+# Request bodies are SecretBytes (bytes whose repr is masked, so that aiohttp's frames
+# never show a card in an error tracker): sent as the bytes they are, found by
+# aiohttp's exact-type lookup instead of its slower isinstance search.
+aiohttp.payload.register_payload(aiohttp.payload.BytesPayload, SecretBytes)
 
 _new = tuple.__new__
 
@@ -123,24 +129,29 @@ class AiohttpTransport:
                 # tuple.__new__: the named tuple's Python __new__ costs 1.5k more.
                 answer = _new(Answer, (response.status, response.headers, payload))
         except aiohttp.ClientConnectorError as exc:
+            scrub(exc)  # aiohttp's finished frames held the body and the headers
             raise PayvenConnectionError(
                 f"cannot connect to {_origin(url)}: {exc.os_error.strerror or type(exc).__name__}",
                 request_sent=False,
             ) from exc
         except aiohttp.ConnectionTimeoutError as exc:
+            scrub(exc)
             raise PayvenTimeoutError(
                 f"timed out connecting to {_origin(url)} after {timeout.connect:.3g} s",
                 request_sent=False,
             ) from exc
         except asyncio.TimeoutError as exc:
+            scrub(exc)
             raise PayvenTimeoutError(
                 f"no complete answer from {_origin(url)} within {timeout.total:.3g} s"
             ) from exc
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+            scrub(exc)
             raise PayvenConnectionError(
                 f"connection to {_origin(url)} failed: {type(exc).__name__}"
             ) from exc
         except aiohttp.ClientError as exc:
+            scrub(exc)
             raise TransportError(
                 f"HTTP error talking to {_origin(url)}: {type(exc).__name__}"
             ) from exc

@@ -19,6 +19,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from ._redact import SecretBytes, scrub
 from .errors import DecodeError
 
 __all__ = ["decode_json", "dumps"]
@@ -29,12 +30,14 @@ _WHITESPACE = " \t\n\r"
 
 
 def dumps(data: Any) -> bytes:
-    """Serialise JSON-ready data compactly, as UTF-8 bytes.
+    """Serialise JSON-ready data compactly, as UTF-8 bytes whose repr hides them
+    (:class:`~._redact.SecretBytes`: a body may hold a card or a secret).
 
     A string holding a lone UTF-16 surrogate has no UTF-8 form and raises
     ``UnicodeEncodeError``: input validation (``_rules.text``) refuses such text first.
     """
-    return _ENCODER.encode(data).encode()
+    # Encoded straight into the bytes subclass: no more work than str.encode().
+    return SecretBytes(_ENCODER.encode(data), "utf-8")
 
 
 def decode_json(body: bytes) -> Any:
@@ -53,4 +56,5 @@ def decode_json(body: bytes) -> Any:
             return value
         return json.loads(body, parse_float=Decimal)
     except (ValueError, RecursionError) as exc:
+        scrub(exc)  # the decoder's frames and error hold the answer's text
         raise DecodeError("the answer is not valid JSON") from exc
