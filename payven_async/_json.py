@@ -19,7 +19,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from ._redact import SecretBytes, scrub
+from ._redact import scrub
 from .errors import DecodeError
 
 __all__ = ["decode_json", "dumps"]
@@ -30,14 +30,12 @@ _WHITESPACE = " \t\n\r"
 
 
 def dumps(data: Any) -> bytes:
-    """Serialise JSON-ready data compactly, as UTF-8 bytes whose repr hides them
-    (:class:`~._redact.SecretBytes`: a body may hold a card or a secret).
+    """Serialise JSON-ready data compactly, as UTF-8 bytes.
 
     A string holding a lone UTF-16 surrogate has no UTF-8 form and raises
     ``UnicodeEncodeError``: input validation (``_rules.text``) refuses such text first.
     """
-    # Encoded straight into the bytes subclass: no more work than str.encode().
-    return SecretBytes(_ENCODER.encode(data), "utf-8")
+    return _ENCODER.encode(data).encode()
 
 
 def decode_json(body: bytes) -> Any:

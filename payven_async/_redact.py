@@ -9,11 +9,12 @@ not appear (the client secret, tokens, and the card number and CVV a request sen
 found by :func:`sent_secrets`).
 
 Error trackers render every frame's locals with ``repr()`` (``capture_locals``), so
-card data, bodies holding it, tokens and secrets travel inside the library as
-:class:`SecretText` and :class:`SecretBytes`: a ``str`` and a ``bytes`` that are what
-they hold for every use (the socket, JSON, comparisons) except ``repr``. The frames of
-foreign code an exception passed through (aiohttp's, the JSON decoder's) are cleared
-by :func:`scrub` where the exception is mapped to a payven one.
+tokens and secrets travel inside the library as :class:`SecretText`, a ``str`` that is
+what it holds for every use (the socket, JSON, comparisons) except ``repr``; card data
+lives in the card (whose repr masks it) and in request bodies, which no repr shows
+(``Request``'s hides it, and aiohttp is handed a payload object, not the bytes). The
+finished frames an error passed through (decoding, building the error, the JSON
+decoder's) are cleared by :func:`scrub`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from typing import Any
 
 __all__ = [
     "REDACTED",
-    "SecretBytes",
     "SecretText",
     "mask_pan",
     "redact_data",
@@ -96,16 +96,6 @@ class SecretText(str):
 
     def __repr__(self) -> str:
         return f"'{REDACTED}'"
-
-
-class SecretBytes(bytes):
-    """``bytes`` whose repr shows only the size: a request body holding card data or a
-    secret. Sent as they are; only ``repr()`` hides them."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return f"<{len(self)} bytes>"
 
 
 def _digit_free(secret: str) -> re.Pattern[str]:
@@ -224,8 +214,8 @@ def scrub(error: BaseException) -> None:
     its frames held the request's body, headers or the answer's text, and an error
     tracker would send them all. The frames still running (the caller's) are left, and
     so are those of coroutines and generators: clearing a suspended one's frame would
-    close it, and a finished one cannot be told from it; their locals are what
-    :class:`SecretText` and :class:`SecretBytes` keep masked.
+    close it, and a finished one cannot be told from it; what their locals hold is
+    masked by its own repr (:class:`SecretText`, the body's payload).
     """
     seen: set[int] = set()
     todo: list[BaseException | None] = [error]
