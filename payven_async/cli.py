@@ -33,6 +33,7 @@ from typing import Any, NoReturn, TextIO
 import attrs
 
 from ._client import PayvenClient
+from ._redact import SecretText, redact_data, redact_text
 from ._validate import check_pay
 from ._version import __version__
 from .errors import (
@@ -203,7 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--slug", default="emulator")
     emulator.add_argument("--client-id", default="pvk_test_emulator")
     emulator.add_argument(
-        "--client-secret", default=None, help="default: a random one, printed at start"
+        "--client-secret",
+        type=SecretText,
+        default=None,
+        help="default: a random one, printed at start",
     )
     emulator.add_argument(
         "--token-ttl", type=_positive_int, default=300, help="access-token lifetime in seconds"
@@ -237,12 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
     pay.add_argument("--installment", type=_positive_int, default=1)
     pay.add_argument(
         "--card-number",
+        type=SecretText,  # masked in the parsed arguments' repr (a traceback's locals)
         default="4546711234567894",
         help="default: the sandbox test card 4546711234567894 (a number given here is "
         "visible to other local users; use test cards)",
     )
     pay.add_argument("--card-expiry", type=_expiry, default=("12", "2030"), metavar="MM/YYYY")
-    pay.add_argument("--card-cvv", default="000")
+    pay.add_argument("--card-cvv", type=SecretText, default="000")
     pay.add_argument("--card-holder", default="Test Kullanici")
     pay.add_argument("--external-id", default=None, help="your order id")
     pay.add_argument("--description", default=None)
@@ -314,7 +319,8 @@ async def _cmd_pay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     month, year = args.card_expiry
     request = PayRequest(
         amount=Money(args.amount, args.currency),
-        card=Card(args.card_holder, args.card_number, month, year, args.card_cvv),
+        # str(): the checks want plain text; the card masks them in its own repr.
+        card=Card(args.card_holder, str(args.card_number), month, year, str(args.card_cvv)),
         installment=args.installment,
         external_id=args.external_id,
         description=args.description,
@@ -335,11 +341,13 @@ async def _cmd_pay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
             session_id = session.session_id or ""
             err.write(f"payven: created checkout session {session_id}\n")
+        # What the answer may echo of the card is masked in whatever this prints.
+        sent = (args.card_number, args.card_cvv)
         try:
             result = await client.pay(session_id, request, idempotency_key=args.idempotency_key)
         except PayvenError as error:
-            raise _WithContext(error, {"session_id": session_id}) from error
-    _print_json({"session_id": session_id, **to_json(result)}, out)
+            raise _WithContext(error, {"session_id": session_id}, sent) from error
+    _print_json(redact_data({"session_id": session_id, **to_json(result)}, sent), out)
     return EXIT_OK
 
 
@@ -462,10 +470,14 @@ async def _until_stopped() -> None:
 class _WithContext(Exception):
     """A payven error plus fields to print next to it (the session a pay was for)."""
 
-    def __init__(self, error: PayvenError, context: dict[str, Any]) -> None:
+    def __init__(
+        self, error: PayvenError, context: dict[str, Any], secrets: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(str(error))
         self.error = error
         self.context = context
+        #: Values the output must not show (the card the command sent).
+        self.secrets = secrets
 
 
 Command = Callable[[argparse.Namespace, TextIO, TextIO], Coroutine[Any, Any, int]]
@@ -500,7 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.write(f"payven: error: {error}\n")
         return EXIT_USAGE
     except _WithContext as wrapped:
-        return _report(wrapped.error, out, err, wrapped.context)
+        return _report(wrapped.error, out, err, wrapped.context, wrapped.secrets)
     except PayvenError as error:
         return _report(error, out, err, {})
     except KeyboardInterrupt:
@@ -514,12 +526,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_API_ERROR
 
 
-def _report(error: PayvenError, out: TextIO, err: TextIO, context: dict[str, Any]) -> int:
+def _report(
+    error: PayvenError,
+    out: TextIO,
+    err: TextIO,
+    context: dict[str, Any],
+    secrets: tuple[str, ...] = (),
+) -> int:
     if isinstance(error, (ConfigurationError, ValidationError)):
-        err.write(f"payven: error: {error}\n")
+        err.write(f"payven: error: {redact_text(str(error), secrets)}\n")
         return EXIT_USAGE
-    _print_json({**context, "error": error_json(error)}, out)
-    err.write(f"payven: {_describe(error)}\n")
+    # Errors are redacted when made; this masks the card this command sent, too.
+    _print_json(redact_data({**context, "error": error_json(error)}, secrets), out)
+    err.write(f"payven: {redact_text(_describe(error), secrets)}\n")
     return EXIT_API_ERROR
 
 
