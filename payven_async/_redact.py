@@ -101,7 +101,7 @@ class SecretText(str):
 def _digit_free(secret: str) -> re.Pattern[str]:
     # A short number (a CVV) is masked only where it stands alone: "837", never the
     # "837" inside an amount or an id.
-    return re.compile(rf"(?<![0-9]){re.escape(secret)}(?![0-9])")
+    return re.compile(rf"(?<![0-9A-Za-z]){re.escape(secret)}(?![0-9A-Za-z])")
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:

@@ -29,6 +29,7 @@ import attrs
 import pytest
 from aiohttp import web
 
+import payven_sync
 from payven_async import Card, Money, PayRequest, PayvenClient
 from payven_async._validate import luhn_valid
 from payven_async.cli import main
@@ -227,6 +228,25 @@ async def pay_answered_by(
         await client.pay(SESSION_ID, pay_request())
 
 
+async def sync_pay_answered_by(setup: Setup, handler: Handler) -> None:
+    """Pay once through the blocking facade (from a worker thread: this is a loop)."""
+    setup.fake.overrides["pay"] = handler
+
+    def pay() -> None:
+        with payven_sync.PayvenClient(
+            CLIENT_ID,
+            CLIENT_SECRET,
+            SLUG,
+            identity_url=setup.url,
+            vpos_url=setup.url,
+            max_retries=0,
+            timeout=0.2,
+        ) as client:
+            client.pay(SESSION_ID, pay_request())
+
+    await asyncio.to_thread(pay)
+
+
 async def pay_refused(setup: Setup) -> None:
     """No server listens: connecting fails."""
     async with PayvenClient(
@@ -282,6 +302,11 @@ SCENARIOS: dict[str, Callable[[Setup], Awaitable[None]]] = {
     "timeout, token fetched first": lambda s: pay_answered_by(s, _stall, cold=True, timeout=0.2),
     "connection dropped": lambda s: pay_answered_by(s, _reset),
     "connection refused": pay_refused,
+    "payven_sync, 400 echoing the body": lambda s: sync_pay_answered_by(
+        s, _problem(400, "validation_failed")
+    ),
+    "payven_sync, 200 decline echoing the card": lambda s: sync_pay_answered_by(s, _decline),
+    "payven_sync, timeout": lambda s: sync_pay_answered_by(s, _stall),
     "401 on every bearer": lambda s: pay_answered_by(s, _unauthorized),
     "400, token fetched first": lambda s: pay_answered_by(
         s, _problem(400, "validation_failed"), cold=True
