@@ -159,6 +159,10 @@ def build_config(
         problems.append("ssl_context must verify certificates and host names")
 
     if problems:
+        # Not locals for an error tracker: the environment (PAYVEN_CLIENT_SECRET and
+        # whatever else it holds) and the credentials.
+        del env, credentials, value, resolved
+        client_secret = None
         raise ConfigurationError("invalid client configuration:\n  - " + "\n  - ".join(problems))
     return ClientConfig(
         client_id=credentials["client_id"],

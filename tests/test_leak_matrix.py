@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import re
 import traceback
 from collections.abc import Awaitable, Callable, Iterator
@@ -247,6 +248,20 @@ async def sync_pay_answered_by(setup: Setup, handler: Handler) -> None:
     await asyncio.to_thread(pay)
 
 
+async def misconfigured(setup: Setup, *, from_environment: bool) -> None:
+    """A client whose URL is refused, its secret passed or read from PAYVEN_CLIENT_SECRET."""
+    secret = {} if from_environment else {"client_secret": CLIENT_SECRET}
+    saved = os.environ.get("PAYVEN_CLIENT_SECRET")
+    os.environ["PAYVEN_CLIENT_SECRET"] = CLIENT_SECRET
+    try:
+        PayvenClient(client_id=CLIENT_ID, slug=SLUG, identity_url="ftp://nowhere", **secret)
+    finally:
+        if saved is None:
+            del os.environ["PAYVEN_CLIENT_SECRET"]
+        else:
+            os.environ["PAYVEN_CLIENT_SECRET"] = saved
+
+
 async def pay_refused(setup: Setup) -> None:
     """No server listens: connecting fails."""
     async with PayvenClient(
@@ -288,6 +303,10 @@ async def refresh_answered_by(setup: Setup, handler: Handler) -> None:
 
 SCENARIOS: dict[str, Callable[[Setup], Awaitable[None]]] = {
     "validation error": pay_invalid,
+    "configuration error, secret passed": lambda s: misconfigured(s, from_environment=False),
+    "configuration error, secret in the environment": lambda s: misconfigured(
+        s, from_environment=True
+    ),
     "400 echoing the body": lambda s: pay_answered_by(s, _problem(400, "validation_failed")),
     "403 echoing the body": lambda s: pay_answered_by(s, _problem(403, "merchant_inactive")),
     "409 echoing the body": lambda s: pay_answered_by(s, _problem(409, "idempotency_key_in_use")),
