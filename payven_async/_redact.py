@@ -57,6 +57,9 @@ class _Patterns:
             """
         )
         self.bearer = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
+        # A UUID (an idempotency key, a transaction id): never a card number, though
+        # its digits may run 13 long across the dashes.
+        self.uuid = re.compile(r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
         # Three base64url segments: a JWT, wherever it appears.
         self.jwt = re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
@@ -81,6 +84,10 @@ def mask_pan(number: str) -> str:
 
 
 def _mask_pan_match(match: re.Match[str]) -> str:
+    start, end = match.span()
+    for uuid in _patterns().uuid.finditer(match.string):
+        if uuid.start() <= start and end <= uuid.end():
+            return match.group(0)  # digits inside an id: left as they are
     return mask_pan(match.group(0))
 
 

@@ -55,11 +55,13 @@ _CVV = re.compile(rf"(?<![0-9A-Za-z.]){CVV}(?![0-9A-Za-z])")
 # traceback's source lines, and a float's many decimals (an elapsed time in a frame).
 _BEARER_NAME = re.compile(r"(?i)\bbearer\s+[^A-Za-z0-9._~+/*-]")
 _LONG_FLOAT = re.compile(r"\b[0-9]+\.[0-9]{6,}")
+# Nor is a UUID, whose digits may run 13 long, Luhn-valid, across its dashes.
+_UUID = re.compile(r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
 
 
 def found_in(text: str) -> list[str]:
     """What in ``text`` is card data, a token or the secret."""
-    text = _LONG_FLOAT.sub("<float>", _BEARER_NAME.sub("<name>", text))
+    text = _UUID.sub("<uuid>", _LONG_FLOAT.sub("<float>", _BEARER_NAME.sub("<name>", text)))
     found = leaks(text)
     found += [
         run
@@ -568,4 +570,5 @@ def test_the_matrix_detects_each_spelling() -> None:
     for text in (PAN, SPACED_PAN, DASHED_PAN, f"cvv {CVV}", "access-3", make_jwt(1)):
         assert found_in(f"x {text} y"), text
     safe = "454671******7894 amount 15000 port 58370 key a837b-0.837 0.2207977939997363"
+    safe += " key 4a716881-4937-445e-9aeb-126230a0e6c5"
     assert found_in(safe + "\n    bearer = valid_bearer()") == []

@@ -61,6 +61,14 @@ def test_redact_text_masks_exact_secret_values() -> None:
     assert "topsecret" not in redact_text("oops topsecret leaked", secrets=["topsecret"])
 
 
+def test_redact_text_leaves_uuids_whole() -> None:
+    """A UUID whose digits run 13 long across its dashes (Luhn-valid) stays whole."""
+    key = "4a716881-4937-445e-9aeb-126230a0e6c5"
+    assert redact_text(f"idempotency key {key}, card 4546 7112 3456 7894") == (
+        f"idempotency key {key}, card 454671******7894"
+    )
+
+
 def test_redact_text_leaves_ordinary_numbers() -> None:
     """Amounts, dates and short codes are not mistaken for card numbers."""
     text = "amount 15000 on 2026-11-22, code 51, order 123456789012"
