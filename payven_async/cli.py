@@ -8,7 +8,8 @@ against a Payven emulator started in this process.
 Results are JSON on stdout (JSON Lines for ``query-batch``), so they compose with jq;
 messages and progress go to stderr (coloured on a terminal, unless ``NO_COLOR`` is
 set). Every failure prints ``{"error": {...}}`` on stdout and one line on stderr,
-never a traceback (:func:`fail` does both; a new command uses it too). Exit codes: 0
+never a traceback (:func:`fail` does both; a new command uses it too); Ctrl-C prints
+only its stderr line. Exit codes: 0
 success, 1 the API or the network said no (a declined payment, an unknown
 transaction, a timeout...), 2 a usage error (bad arguments, missing credentials,
 invalid input, or a request the service refused with 400 as invalid), 130 interrupted.
@@ -815,13 +816,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PayvenError as error:
         return _report(error, out, err, {})
     except KeyboardInterrupt:
-        return fail(
-            out,
-            err,
-            {"type": "KeyboardInterrupt", "message": "interrupted"},
-            "interrupted",
-            EXIT_INTERRUPTED,
-        )
+        # Only the stderr line: stdout may be a JSON Lines stream cut mid-way, which a
+        # trailing error object would corrupt for the reader still consuming it.
+        say(err, "interrupted")
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (payven query-batch ids.txt | head): what it wanted, it
         # got. Stop quietly, as cat or grep do; stdout goes to /dev/null so that the
