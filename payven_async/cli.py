@@ -830,10 +830,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+#: The client's words for a setting, and the command line's (which has no arguments
+#: for the URLs: they come from the environment).
+_CLI_WORDS = (
+    ("(argument environment= or PAYVEN_ENVIRONMENT)", "(--environment or PAYVEN_ENVIRONMENT)"),
+    ("identity_url=", "PAYVEN_IDENTITY_URL="),
+    ("vpos_url=", "PAYVEN_VPOS_URL="),
+)
+
+
 def _report(error: PayvenError, out: TextIO, err: TextIO, context: dict[str, Any]) -> int:
     code = _exit_code(error)
-    line = f"error: {_describe(error)}" if code == EXIT_USAGE else _describe(error)
-    return fail(out, err, error_json(error), line, code, context)
+    data = error_json(error)
+    line = _describe(error)
+    if isinstance(error, ConfigurationError):
+        for client_words, cli_words in _CLI_WORDS:
+            line = line.replace(client_words, cli_words)
+        data["message"] = line
+    if code == EXIT_USAGE:
+        line = f"error: {line}"
+    return fail(out, err, data, line, code, context)
 
 
 if __name__ == "__main__":

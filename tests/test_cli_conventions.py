@@ -121,7 +121,8 @@ def test_a_server_side_validation_problem_exits_2_showing_its_field_messages() -
 
 
 def test_missing_credentials_name_the_command_lines_ways() -> None:
-    """Without credentials the message names --emulator and PAYVEN_*, not client_id=."""
+    """Without credentials the message names --emulator and PAYVEN_*, not client_id=; a bad
+    setting is named as the command line knows it (--environment, PAYVEN_VPOS_URL)."""
     process = run("token")
     error = error_of(process)
     assert process.returncode == 2
@@ -129,6 +130,23 @@ def test_missing_credentials_name_the_command_lines_ways() -> None:
         assert words in error["message"]
         assert words in process.stderr
     assert "client_id=" not in process.stdout + process.stderr
+
+    process = run(
+        "token",
+        env={
+            "PAYVEN_CLIENT_ID": "pvk_test_x",
+            "PAYVEN_CLIENT_SECRET": "sk_test_x",
+            "PAYVEN_SLUG": "acme",
+            "PAYVEN_ENVIRONMENT": "prod",
+            "PAYVEN_VPOS_URL": "http://example.com",
+        },
+    )
+    error = error_of(process)
+    assert process.returncode == 2
+    assert error["type"] == "ConfigurationError"
+    assert "(--environment or PAYVEN_ENVIRONMENT)" in process.stderr
+    assert "PAYVEN_VPOS_URL='http://example.com' uses plain http" in error["message"]
+    assert "sk_test_x" not in process.stdout + process.stderr
 
 
 def test_help_shows_every_options_meaning_default_and_the_exit_codes() -> None:
