@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import difflib
 import enum
 import functools
 import json
@@ -422,6 +421,8 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
 
 
 def _suggest(word: str, choices: Sequence[str]) -> str | None:
+    import difflib  # only when something is mistyped
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return close[0] if close else None
 
