@@ -458,7 +458,15 @@ def check_spelling(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None
                 suggestion = _suggest(name, longs)
                 where = f"for {current.prog}" if current is not parser else "before the command"
                 message = f"unknown option {name} {where}"
-                if suggestion is not None:
+                owners = [
+                    command
+                    for command, sub in commands.items()
+                    if current is parser and name in sub._option_string_actions
+                ]
+                if owners:  # payven --emulator token
+                    given = next((w for w in argv[index:] if w in commands), owners[0])
+                    message += f"; it goes after the command: payven {given} {name}"
+                elif suggestion is not None:
                     message += f"; did you mean {suggestion}?"
                 raise UsageError(message, prog=current.prog, suggestion=suggestion)
             action = known.get(name) or (known[matches[0]] if len(matches) == 1 else None)

@@ -245,7 +245,8 @@ def test_progress_bar_shows_the_eta_and_colours_only_on_request() -> None:
 
 
 def test_check_spelling_skips_values_and_accepts_abbreviations() -> None:
-    """An option's value may start with --; --amo abbreviates --amount; -- ends the check."""
+    """An option's value may start with --; --amo abbreviates --amount; -- ends the check;
+    a command's option given before the command is named as such."""
     parser = build_parser()
     check_spelling(parser, ["pay", "--description", "--ammount", "--amo", "15000"])
     check_spelling(parser, ["pay", "--description=--x", "--amount", "15000"])
@@ -253,6 +254,8 @@ def test_check_spelling_skips_values_and_accepts_abbreviations() -> None:
     check_spelling(parser, ["emulator", "--rate-limit", "-1"])
     with pytest.raises(Exception, match="did you mean --version"):
         check_spelling(parser, ["--verison"])
+    with pytest.raises(Exception, match=r"--emulator before the command; it goes after"):
+        check_spelling(parser, ["--emulator", "token"])
 
 
 def test_main_in_process_prints_the_same_error_shape(capsys: pytest.CaptureFixture[str]) -> None:
