@@ -78,7 +78,7 @@ _TRANSACTION_KINDS: Mapping[str, Kind] = {
     "basket_id": "text",
     "connector_code": "text",
     "connector_configuration_id": "text",
-    "search_term": "text",
+    "search_term": "words",
 }
 _REFUND_KINDS: Mapping[str, Kind] = {
     "start_date": "start",
@@ -91,7 +91,7 @@ _REFUND_KINDS: Mapping[str, Kind] = {
     "min_amount": "amount",
     "max_amount": "amount",
     "sla_breached": "flag",
-    "search_term": "text",
+    "search_term": "words",
 }
 _SETTLEMENT_KINDS: Mapping[str, Kind] = {
     "merchant_id": "text",

@@ -41,9 +41,10 @@ MAX_PAGE_SIZE = 100
 TURKEY = timezone(timedelta(hours=3))
 
 #: How a filter is checked and written: a timestamp (``start`` or ``end`` of a period),
-#: a calendar date, an int >= 1, an amount (int >= 0), a boolean, an identifier or free
-#: text, or the name of an enum of :mod:`._listing_models` (or ``OperationType``).
-Kind = Literal["start", "end", "day", "count", "amount", "flag", "text"] | str
+#: a calendar date, an int >= 1, an amount (int >= 0), a boolean, an identifier
+#: (``text``) or free text (``words``: a search term), or the name of an enum of
+#: :mod:`._listing_models` (or ``OperationType``, ``RefundReasonCode``).
+Kind = Literal["start", "end", "day", "count", "amount", "flag", "text", "words"] | str
 
 
 def _enum(name: str) -> type[enum.Enum]:
@@ -102,6 +103,12 @@ def _text(name: str, value: Any, kind: str, problems: list[Problem]) -> str | No
         if isinstance(value, bool):
             return "true" if value else "false"
         problems.append(Problem(name, f"must be True or False, got {value!r}"))
+        return None
+    if kind == "words":
+        code = rules.text(value) if value != "" else "empty"
+        if code is None:
+            return str(value)
+        problems.append(Problem(name, rules.CODES[code]))
         return None
     if kind == "text":
         code = rules.identifier(value)

@@ -172,6 +172,8 @@ class Operation(Generic[T]):
     body_ids: tuple[str, ...] = ()
     query: tuple[str, ...] = ()
     optional_body: bool = False
+    #: Query names whose values are free text (a search term), not identifiers.
+    query_texts: tuple[str, ...] = ()
     # Worked out once from the fields above, for the hot path (see __attrs_post_init__).
     literals: tuple[str, ...] = attrs.field(init=False, repr=False)
     id_names: tuple[str, ...] = attrs.field(init=False, repr=False)
@@ -302,7 +304,12 @@ class Operation(Generic[T]):
             if value is None:
                 continue
             before = len(problems)
-            validate.id_problems(name, value, problems)
+            if name in self.query_texts:
+                code = rules.text(value)
+                if code is not None:
+                    problems.append(Problem(name, rules.CODES[code]))
+            else:
+                validate.id_problems(name, value, problems)
             if len(problems) == before:
                 pairs.append(f"{name}={quote(value, safe='')}")
         return "?" + "&".join(pairs) if pairs else ""
@@ -535,6 +542,7 @@ LIST_TRANSACTIONS: Operation[Any] = Operation(
     "/api/v1/transactions",
     ModelRef("TransactionPage", _LISTING),
     query=_PAGING + TRANSACTION_FILTERS,
+    query_texts=("search_term",),
 )
 GET_TRANSACTION: Operation[Any] = Operation(
     "get_transaction", "GET", "/api/v1/transactions/{id}", ModelRef("Transaction", _LISTING)
@@ -551,6 +559,7 @@ LIST_REFUNDS: Operation[Any] = Operation(
     "/api/v1/refunds",
     ModelRef("RefundPage", _LISTING),
     query=_PAGING + REFUND_FILTERS,
+    query_texts=("search_term",),
 )
 LIST_SETTLEMENTS: Operation[Any] = Operation(
     "list_settlements",
