@@ -307,7 +307,7 @@ def trace_b(correlation_id: str, trace: TraceRecord, ledger: Ledger) -> dict[str
                     "subtitle": step.charge_type,
                     "is_success": step.error_code is None,
                     "error_message": step.error_message,
-                    "details": {"amount": step.amount},
+                    "details": {"amount": None if step.amount is None else str(step.amount)},
                     "request_body": None,
                     "response_body": None,
                 }
