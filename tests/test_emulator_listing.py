@@ -340,6 +340,10 @@ async def test_a_reconciliation_finds_each_discrepancy_and_moves_through_its_sta
     with pytest.raises(InvalidRequestError) as closed:
         await client.cancel_reconciliation(run.id)
     assert closed.value.code == "reconciliation_not_editable"
+    # Every reconciliation route answered, and was validated against the spec.
+    assert {t for t in checked.seen if "/reconciliations" in t} == {
+        t for t in _TEMPLATES if "/reconciliations" in t
+    }
 
 
 async def test_a_reconciliation_without_a_statement_matches_and_can_be_cancelled_or_forced(
