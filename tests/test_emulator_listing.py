@@ -403,3 +403,35 @@ async def test_reconciliation_requests_are_checked_before_any_io(checked: Checke
 def test_every_route_here_is_a_path_of_the_spec(spec_b: Spec) -> None:
     """The templates the fixture validates by are the spec's own paths (so it checks them)."""
     assert set(_TEMPLATES) <= set(spec_b.raw["paths"])
+
+
+def test_the_blocking_client_lists_and_reconciles(payven_sync_emulator: Any) -> None:
+    """payven_sync: the lists are generators, and a reconciliation runs start to finish."""
+    emu = payven_sync_emulator
+    ids = emu.ledger.add_payments(250, start=DAY, spacing=timedelta(seconds=10))
+    with emu.client(max_retries=0) as client:
+        assert [t.id for t in client.list_transactions(page_size=100)] == ids
+        history = client.get_transaction_history(ids[0])
+        assert [entry.new_status for entry in history] == [TransactionStatus.COMPLETED]
+        run = client.start_reconciliation(
+            StartReconciliationRequest(
+                scope=ReconciliationScope.MERCHANT,
+                period=ReconciliationPeriod.DAILY,
+                period_start=DAY,
+                bank_transactions=[],
+            )
+        )
+        assert run.orphan_db_count == 250
+        pending = list(client.list_reconciliation_details(run.id, only_pending=True))
+        assert len(pending) == 250
+        ignore = ResolveReconciliationDetailRequest(action=ReconciliationResolutionAction.IGNORE)
+        result = client.bulk_resolve_reconciliation_details(
+            run.id, (BulkResolveItem(detail_id=d.id, request=ignore) for d in pending)
+        )
+        assert (result.processed, result.failed) == (250, 0)
+        done = client.finalize_reconciliation(run.id)
+        assert done.overall_status is ReconciliationOverallStatus.COMPLETED
+        assert [r.id for r in client.list_reconciliations()] == [run.id]
+        assert list(client.list_refunds()) == []
+        assert list(client.list_chargebacks()) == []
+        assert [s.transaction_count for s in client.list_settlements()] == [250]
