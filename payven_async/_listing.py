@@ -236,7 +236,7 @@ async def paginate(
             )
             for item in page.items:
                 yield item
-            # Let this page go before waiting for the next: two pages at most, ever.
+            # Let this page go before waiting for the next: only that one is held meanwhile.
             page = item = None
             number += 1
     finally:
