@@ -29,7 +29,7 @@ from typing import Any, Literal, TypeVar
 
 from . import _rules as rules
 from ._hooks import lenient_enum_hook
-from .errors import PageFetchError, PayvenError, Problem, ValidationError
+from .errors import DecodeError, PageFetchError, PayvenError, Problem, ValidationError
 
 __all__ = ["MAX_PAGE_SIZE", "Kind", "page_query", "paginate", "query_filters"]
 
@@ -217,7 +217,8 @@ async def paginate(
     in flight or arrived; the one before is let go before the next is awaited. Closing
     the iterator early cancels the page in flight.
 
-    :raises PageFetchError: a page failed (after its retries); ``.page`` is the page
+    :raises PageFetchError: a page failed (after its retries), or the answer was
+        another page than the one asked for (a ``DecodeError``); ``.page`` is the page
         to resume from, and every item before it has been yielded.
     """
     number = start_page
@@ -229,6 +230,10 @@ async def paginate(
             except PayvenError as error:
                 pending = None
                 raise PageFetchError(call, number, error) from error
+            if page.number is not None and page.number != number:
+                # A service that ignored the page asked for would repeat or skip items.
+                wrong = DecodeError(f"asked for page {number}, the answer is page {page.number}")
+                raise PageFetchError(call, number, wrong) from wrong
             pending = (
                 asyncio.ensure_future(fetch(number + 1))
                 if _has_next(page, number, page_size)

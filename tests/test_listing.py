@@ -23,6 +23,7 @@ import payven_sync
 from payven_async import (
     Answer,
     CardType,
+    DecodeError,
     OperationType,
     PageFetchError,
     PayvenClient,
@@ -231,6 +232,23 @@ async def test_a_failed_page_says_which_and_resuming_there_completes_the_listing
         async for transaction in client.list_transactions(page_size=20, start_page=error.page):
             seen.append(transaction.id)
     assert seen == [_id(index) for index in range(95)]
+
+
+async def test_an_answer_for_another_page_stops_the_listing() -> None:
+    """A service that ignores ``page`` (page 1 again) raises instead of repeating items."""
+
+    def service(request: Request) -> Answer:
+        if request.call == "token":
+            return Answer.from_json({"access_token": "t", "expires_in": 300})
+        return Answer.from_json({"items": [{"id": "a"}], "page": 1, "has_next_page": True})
+
+    async with _client(service) as client:
+        listing = client.list_transactions(page_size=1)
+        assert (await anext(listing)).id == "a"
+        with pytest.raises(PageFetchError) as caught:
+            await anext(listing)
+    assert caught.value.page == 2
+    assert isinstance(caught.value.error, DecodeError)
 
 
 async def test_a_page_that_fails_once_is_retried_by_the_pipeline() -> None:
