@@ -68,6 +68,7 @@ if TYPE_CHECKING:  # what type checkers see of the names in _lazy.LAZY (a test p
         ThreeDSInitRequest,
         VoidRequest,
     )
+    from ._reconcile import ExpectedRecord, Mismatch, MismatchKind, ReconciliationItem
     from .webhooks import WebhookEvent, WebhookPaymentData, sign_webhook, verify_webhook
 
 __all__ = [
@@ -86,10 +87,13 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DecodeError",
+    "ExpectedRecord",
     "Headers",
     "IdempotencyConflictError",
     "InvalidRequestError",
     "MemoryTransport",
+    "Mismatch",
+    "MismatchKind",
     "Money",
     "NotFoundError",
     "OperationType",
@@ -110,6 +114,7 @@ __all__ = [
     "Problem",
     "QueryOutcome",
     "RateLimitError",
+    "ReconciliationItem",
     "RefundReasonCode",
     "RefundRequest",
     "Request",

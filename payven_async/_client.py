@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import AsyncGenerator, Awaitable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
+from datetime import date
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
         ThreeDSInitRequest,
         VoidRequest,
     )
+    from ._reconcile import ExpectedRecord, ReconciliationItem
 
 __all__ = ["PayvenClient"]
 
@@ -266,6 +268,72 @@ class PayvenClient:
             fail_fast=fail_fast,
             progress=progress,
         )
+
+    def reconcile(
+        self,
+        transaction_ids: TransactionIds | None = None,
+        *,
+        start_date: date | None = None,
+        end_date: date | None = None,
+        expected: Mapping[str, ExpectedRecord] | None = None,
+        concurrency: int = 32,
+        rate_limit: float | None = None,
+        page_size: int | None = None,
+        progress: Callable[[ReconciliationItem], None] | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncGenerator[ReconciliationItem, None]:
+        """Query every transaction and report where the three views of it disagree.
+
+        Give ``transaction_ids`` (any iterable or async iterable), or a date window
+        (``start_date``, ``end_date``) whose transactions are listed, or neither and
+        only ``expected``: the merchant's own records, transaction id ->
+        :class:`ExpectedRecord`. Every id of ``expected`` that was not among the ids
+        is queried too, after them.
+
+        Yields one :class:`ReconciliationItem` per transaction, as the answers come:
+        the merchant's record, Payven's (``internal``) and the bank's (``external``),
+        and the :class:`Mismatch` es found (see :class:`MismatchKind`). A query that
+        failed is an item carrying its ``error``, never a gap. The queries run through
+        :meth:`query_many`: ``concurrency``, ``rate_limit``, ``timeout`` and
+        ``max_retries`` mean the same, and one token serves them all. ``page_size`` is
+        the listing's page size for a date window. ``progress`` is called with each
+        item before it is yielded. Memory stays flat in the number of transactions
+        (besides ``expected`` itself).
+        """
+        from ._reconcile import check_reconcile, reconcile_items
+
+        problems = check_reconcile(transaction_ids, start_date, end_date, expected)
+        problems += validate.check_batch(concurrency, rate_limit)
+        validate.raise_if(problems)
+        ids: TransactionIds | None = transaction_ids
+        if start_date is not None or end_date is not None:
+            if not hasattr(self, "list_transactions"):
+                raise ConfigurationError("listing by date is not available in this version")
+            ids = self._listed_ids(start_date, end_date, page_size)
+
+        def query_many(source: TransactionIds) -> AsyncGenerator[QueryOutcome, None]:
+            return self.query_many(
+                source,
+                concurrency=concurrency,
+                rate_limit=rate_limit,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+
+        return reconcile_items(query_many, ids, expected, progress)
+
+    async def _listed_ids(
+        self, start_date: date | None, end_date: date | None, page_size: int | None
+    ) -> AsyncGenerator[str, None]:
+        """The ids of the transactions listed for a date window, page after page."""
+        # list_transactions is the listing half of issue 15, built on another branch.
+        list_transactions = getattr(self, "list_transactions")  # noqa: B009
+        options: dict[str, Any] = {"start_date": start_date, "end_date": end_date}
+        if page_size is not None:
+            options["page_size"] = page_size
+        async for transaction in list_transactions(**options):
+            yield transaction.id
 
     async def token(self) -> Token:
         """The current access token, fetched or renewed first if needed."""

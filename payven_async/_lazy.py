@@ -22,15 +22,20 @@ __all__ = ["LAZY", "attach", "homed_in"]
 
 _OPERATION_MODELS = "payven_async._operation_models"
 _WEBHOOKS = "payven_async.webhooks"
+_RECONCILE = "payven_async._reconcile"
 
 #: Each lazily loaded public name of ``payven_async``, and the module it lives in.
 LAZY: Mapping[str, str] = MappingProxyType(
     {
         "CaptureRequest": _OPERATION_MODELS,
+        "ExpectedRecord": _RECONCILE,
         "MemoryTransport": "payven_async._memory",
+        "Mismatch": _RECONCILE,
+        "MismatchKind": _RECONCILE,
         "PaymentHistory": _OPERATION_MODELS,
         "PaymentHistoryEntry": _OPERATION_MODELS,
         "PaymentRequest": _OPERATION_MODELS,
+        "ReconciliationItem": _RECONCILE,
         "RefundReasonCode": _OPERATION_MODELS,
         "RefundRequest": _OPERATION_MODELS,
         "ThreeDSInitRequest": _OPERATION_MODELS,

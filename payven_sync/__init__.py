@@ -64,10 +64,14 @@ from ._client import PayvenClient as PayvenClient
 if TYPE_CHECKING:  # what type checkers see of the names in payven_async._lazy.LAZY
     from payven_async import (
         CaptureRequest as CaptureRequest,
+        ExpectedRecord as ExpectedRecord,
         MemoryTransport as MemoryTransport,
+        Mismatch as Mismatch,
+        MismatchKind as MismatchKind,
         PaymentHistory as PaymentHistory,
         PaymentHistoryEntry as PaymentHistoryEntry,
         PaymentRequest as PaymentRequest,
+        ReconciliationItem as ReconciliationItem,
         RefundReasonCode as RefundReasonCode,
         RefundRequest as RefundRequest,
         ThreeDSInitRequest as ThreeDSInitRequest,
