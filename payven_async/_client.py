@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Container, Iterable, Mapping
 from datetime import date
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -280,6 +280,7 @@ class PayvenClient:
         rate_limit: float | None = None,
         page_size: int | None = None,
         progress: Callable[[ReconciliationItem], None] | None = None,
+        skip: Container[str] | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
     ) -> AsyncGenerator[ReconciliationItem, None]:
@@ -298,8 +299,10 @@ class PayvenClient:
         :meth:`query_many`: ``concurrency``, ``rate_limit``, ``timeout`` and
         ``max_retries`` mean the same, and one token serves them all. ``page_size`` is
         the listing's page size for a date window. ``progress`` is called with each
-        item before it is yielded. Memory stays flat in the number of transactions
-        (besides ``expected`` itself).
+        item before it is yielded. ``skip`` holds ids already reconciled (a set, say,
+        when resuming an interrupted run): they are neither queried nor reported.
+        Memory stays flat in the number of transactions (besides ``expected`` and
+        ``skip`` themselves). Give each id once: an id given twice is queried twice.
         """
         from ._reconcile import check_reconcile, reconcile_items
 
@@ -321,7 +324,7 @@ class PayvenClient:
                 max_retries=max_retries,
             )
 
-        return reconcile_items(query_many, ids, expected, progress)
+        return reconcile_items(query_many, ids, expected, progress, skip)
 
     async def _listed_ids(
         self, start_date: date | None, end_date: date | None, page_size: int | None

@@ -24,7 +24,15 @@ from __future__ import annotations
 
 import contextlib
 import enum
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    Callable,
+    Container,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -308,9 +316,11 @@ def check_reconcile(
 class _Books:
     """The expected records not yet taken, and those of the ids in flight."""
 
-    def __init__(self, expected: Mapping[str, ExpectedRecord] | None) -> None:
+    def __init__(self, expected: Mapping[str, ExpectedRecord] | None, skip: Container[str]) -> None:
         self.given = expected is not None
-        self.untaken: dict[str, ExpectedRecord] = dict(expected or {})
+        self.untaken: dict[str, ExpectedRecord] = {
+            key: record for key, record in (expected or {}).items() if key not in skip
+        }
         self.in_flight: dict[str, ExpectedRecord | None] = {}
 
     def take(self, transaction_id: str) -> None:
@@ -334,11 +344,15 @@ class _Books:
         return compare(outcome, record, merchant_known=record is not None)
 
 
-def _ids_then_leftovers(ids: TransactionIds | None, books: _Books) -> TransactionIds:
+def _ids_then_leftovers(
+    ids: TransactionIds | None, books: _Books, skip: Container[str] | None
+) -> TransactionIds:
     if isinstance(ids, AsyncIterable):
 
         async def both_async() -> AsyncGenerator[str, None]:
             async for transaction_id in ids:
+                if skip is not None and transaction_id in skip:
+                    continue
                 books.take(transaction_id)
                 yield transaction_id
             for transaction_id in books.leftovers():
@@ -348,12 +362,16 @@ def _ids_then_leftovers(ids: TransactionIds | None, books: _Books) -> Transactio
 
     def both() -> Iterator[str]:
         if ids is not None:
+            if skip is not None:
+                ids_left: Iterable[str] = (i for i in ids if i not in skip)
+            else:
+                ids_left = ids
             if books.given:
-                for transaction_id in ids:
+                for transaction_id in ids_left:
                     books.take(transaction_id)
                     yield transaction_id
             else:
-                yield from ids
+                yield from ids_left
         yield from books.leftovers()
 
     return both()
@@ -367,14 +385,16 @@ def reconcile_items(
     ids: TransactionIds | None,
     expected: Mapping[str, ExpectedRecord] | None,
     progress: Callable[[ReconciliationItem], None] | None = None,
+    skip: Container[str] | None = None,
 ) -> AsyncGenerator[ReconciliationItem, None]:
-    """One :class:`ReconciliationItem` per id of ``ids`` and of ``expected`` not in it.
+    """One :class:`ReconciliationItem` per id of ``ids`` and of ``expected`` not in it,
+    except those in ``skip``.
 
     ``query_many`` is called now (so its arguments are checked now); the items come
     as the answers do.
     """
-    books = _Books(expected)
-    outcomes = query_many(_ids_then_leftovers(ids, books))
+    books = _Books(expected, skip or ())
+    outcomes = query_many(_ids_then_leftovers(ids, books, skip))
 
     async def items() -> AsyncGenerator[ReconciliationItem, None]:
         async with contextlib.aclosing(outcomes):
