@@ -233,3 +233,44 @@ def test_reconciliation_names_are_exported_by_both_packages() -> None:
 
     for name in ("ExpectedRecord", "Mismatch", "MismatchKind", "ReconciliationItem"):
         assert getattr(payven_sync, name) is getattr(payven_async, name)
+
+
+async def test_detail_records_in_other_spellings_and_types_are_compared_as_decoded() -> None:
+    """camelCase keys, amounts as text and doubles compare as the tolerant decoder reads them."""
+    from payven_async import Answer, MemoryTransport, Request
+
+    def detail(**fields: Any) -> dict[str, Any]:
+        return {"status": "completed", "amount": 15000, "currency": "TRY", **fields}
+
+    answers = {
+        "same-a": (detail(captured_amount="15000"), {"Status": "APPROVED", "Amount": "15000"}),
+        "same-b": (detail(captured_amount=15000), detail(captured_amount=15000.0)),
+        "amount": (detail(), {"amount": "15100", "status": "approved", "currency": "TRY"}),
+        "captured": (detail(captured_amount=15000), detail(captured_amount=14999.5)),
+    }
+
+    def handler(request: Request) -> Answer:
+        if request.call == "token":
+            return Answer.from_json({"access_token": "t", "expires_in": 300})
+        transaction_id = request.url.split("/")[-2]
+        internal, external = answers[transaction_id]
+        return Answer.from_json(
+            {
+                "transaction_id": transaction_id,
+                "external_query_available": True,
+                "internal": internal,
+                "external": external,
+            }
+        )
+
+    async with PayvenClient("id", "secret", "acme", transport=MemoryTransport(handler)) as client:
+        items = {item.transaction_id: item async for item in client.reconcile(list(answers))}
+    assert {tid: [str(m) for m in item.mismatches] for tid, item in items.items()} == {
+        "same-a": [],
+        "same-b": [],
+        "amount": ["amount differs: payven 15000, bank 15100"],
+        "captured": ["captured_amount differs: payven 15000, bank 14999.5"],
+    }
+    external = items["same-a"].external
+    assert external is not None
+    assert external.amount == 15000
