@@ -349,13 +349,28 @@ def check_reconcile(
         if not isinstance(expected, Mapping):
             problems.append(Problem("expected", "must map transaction ids to ExpectedRecord"))
         else:
+            bad = 0
             for key, record in expected.items():
-                if not isinstance(key, str) or not isinstance(record, ExpectedRecord):
-                    problems.append(
-                        Problem(f"expected[{key!r}]", "must map a str id to an ExpectedRecord")
-                    )
-                    break
+                problem = _record_problem(key, record)
+                if problem is not None:
+                    problems.append(Problem(f"expected[{key!r}]", problem))
+                    bad += 1
+                    if bad == 10:  # enough to see the pattern
+                        break
     return problems
+
+
+def _record_problem(key: Any, record: Any) -> str | None:
+    if not isinstance(key, str) or not isinstance(record, ExpectedRecord):
+        return "must map a str id to an ExpectedRecord"
+    amount = record.amount
+    if amount is not None and (type(amount) is not int or amount < 0):
+        return f"amount must be whole minor units (an int >= 0), got {amount!r}"
+    for name in ("currency", "status"):
+        value = getattr(record, name)
+        if value is not None and not isinstance(value, str):
+            return f"{name} must be a str, got {value!r}"
+    return None
 
 
 # --- the stream ---------------------------------------------------------------------------

@@ -487,7 +487,8 @@ async def _cmd_reconcile(args: argparse.Namespace, out: TextIO, err: TextIO) -> 
     try:
         ids = _read_ids(args.ids) if args.ids is not None else None
         expected = read_expected(args.expected) if args.expected is not None else None
-        async with _client(args, ids or ()) as client:
+        # With --emulator, every id asked about (given or expected) exists, approved.
+        async with _client(args, [*(ids or ()), *(expected or ())]) as client:
             return await run(args, client, ids, expected, out, err)
     except InputError as error:
         raise UsageError(str(error)) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -186,6 +187,18 @@ async def test_bad_arguments_raise_one_validation_error_before_any_request(
         "start_date",
         "expected['x']",
         "concurrency",
+    ]
+    with pytest.raises(ValidationError) as caught:
+        payven_client.reconcile(
+            expected={
+                "a": ExpectedRecord(amount=Decimal("150.00")),  # type: ignore[arg-type]
+                "b": ExpectedRecord(amount=15000, currency=949),  # type: ignore[arg-type]
+                "c": clean(),
+            }
+        )
+    assert [str(problem) for problem in caught.value.problems] == [
+        "expected['a']: amount must be whole minor units (an int >= 0), got Decimal('150.00')",
+        "expected['b']: currency must be a str, got 949",
     ]
     with pytest.raises(ValidationError, match="must not be before start_date"):
         payven_client.reconcile(start_date=date(2026, 12, 2), end_date=date(2026, 12, 1))
