@@ -47,6 +47,7 @@ from .errors import (
 from .models import Card, CheckoutSessionRequest, Money, PayRequest, QueryOutcome
 
 if TYPE_CHECKING:
+    from .testing import PayvenEmulator
     from .testing._seeding import SeededPayments
 
 __all__ = ["main"]
@@ -323,8 +324,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     which = reconcile.add_mutually_exclusive_group()
     which.add_argument("--ids", default=None, metavar="FILE", help="transaction ids, or - (stdin)")
-    which.add_argument("--from", dest="start_date", type=_day, default=None, metavar="YYYY-MM-DD")
-    reconcile.add_argument("--to", dest="end_date", type=_day, default=None, metavar="YYYY-MM-DD")
+    which.add_argument(
+        "--from",
+        dest="start_date",
+        type=_day,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="reconcile the transactions listed from this day...",
+    )
+    reconcile.add_argument(
+        "--to", dest="end_date", type=_day, default=None, metavar="YYYY-MM-DD", help="...to this"
+    )
     reconcile.add_argument(
         "--expected",
         default=None,
@@ -516,13 +526,7 @@ async def _cmd_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
     )
     if args.seed < 0:
         raise UsageError("--seed must be 0 or more")
-    seeded = (
-        emulator.seed_payments(
-            args.seed, day=args.seed_day, mismatches=args.seed_mismatches or None
-        )
-        if args.seed
-        else None
-    )
+    seeded = _seed(emulator, args) if args.seed else None
     try:
         await emulator.start()
     except OSError as error:
@@ -541,7 +545,7 @@ async def _cmd_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
             "PAYVEN_CLIENT_SECRET=<client_secret above>\n"
         )
         if seeded is not None:
-            _report_seeded(seeded, args.seed_ids, err)
+            _report_seeded(seeded, err)
         err.flush()
         await _until_stopped()
     finally:
@@ -550,15 +554,29 @@ async def _cmd_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
     return EXIT_OK
 
 
-def _report_seeded(seeded: SeededPayments, path: str | None, err: TextIO) -> None:
-    """Say what was seeded; write the ids to ``path`` if asked."""
+def _seed(emulator: PayvenEmulator, args: argparse.Namespace) -> SeededPayments:
+    """Seed the emulator as asked, and write the ids where asked (before it serves)."""
+    try:
+        seeded = emulator.seed_payments(
+            args.seed, day=args.seed_day, mismatches=args.seed_mismatches or None
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if args.seed_ids is not None:
+        try:
+            with open(args.seed_ids, "w", encoding="utf-8") as handle:
+                handle.writelines(f"{transaction_id}\n" for transaction_id in seeded)
+        except OSError as error:
+            raise UsageError(f"cannot write {args.seed_ids}: {error.strerror or error}") from None
+    return seeded
+
+
+def _report_seeded(seeded: SeededPayments, err: TextIO) -> None:
+    """Say what was seeded."""
     kinds = Counter(seeded.mismatches.values())
     planted = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())) or "none"
     day = f" on {seeded.day}" if seeded.day is not None else ""
     err.write(f"payven: seeded {len(seeded)} payments{day}; mismatches: {planted}\n")
-    if path is not None:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.writelines(f"{transaction_id}\n" for transaction_id in seeded)
 
 
 async def _until_stopped() -> None:

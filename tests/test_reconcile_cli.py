@@ -213,3 +213,46 @@ def test_a_torn_last_checkpoint_line_is_dropped_and_requeried(
     assert code == 0
     assert len([r for r in emu.requests[before:] if r.route == "query"]) == 4
     assert sorted(again.splitlines()) == sorted(out.splitlines())
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_emulator_seed_plants_mismatches_that_reconcile_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`payven emulator --seed N --seed-mismatches ... --seed-ids F` plants what reconcile finds."""
+    ids = tmp_path / "ids.txt"
+    process = subprocess.Popen(  # noqa: S603 - our own command
+        [
+            sys.executable,
+            "-m",
+            "payven_async.cli",
+            "emulator",
+            "--seed",
+            "30",
+            "--seed-day",
+            "2026-12-06",
+            "--seed-mismatches",
+            "status=2,currency=1",
+            "--seed-ids",
+            str(ids),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        settings = dict(process.stdout.readline().rstrip("\n").split("=", 1) for _ in range(4))
+        monkeypatch.setenv("PAYVEN_IDENTITY_URL", settings["url"])
+        monkeypatch.setenv("PAYVEN_VPOS_URL", settings["url"])
+        for key in ("client_id", "client_secret", "slug"):
+            monkeypatch.setenv(f"PAYVEN_{key.upper()}", settings[key])
+        code, out, err = _run(capsys, "reconcile", "--ids", str(ids), "--no-progress")
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, emulator_err = process.communicate(timeout=30)
+    assert code == 0, err
+    assert len(out.splitlines()) == 30
+    assert "30 transactions: 27 agree, 3 with mismatches" in err
+    assert "seeded 30 payments on 2026-12-06; mismatches: 1 currency, 2 status" in emulator_err
