@@ -225,15 +225,15 @@ def _facts(query: PaymentQuery, name: str) -> _Facts | None:
         except KeyError:
             pass  # spelled otherwise, or left out: the decoder knows every spelling
         else:
+            # An int captured amount compares equal to its Decimal; it becomes one only
+            # if it is reported (_differences).
             if (
                 (status is None or type(status) is str)
                 and (amount is None or type(amount) is int)
                 and (currency is None or type(currency) is str)
+                and (captured is None or type(captured) is int or type(captured) is Decimal)
             ):
-                if type(captured) is int:
-                    return status, amount, Decimal(captured), currency
-                if captured is None or type(captured) is Decimal:
-                    return status, amount, captured, currency
+                return status, amount, captured, currency
         value = getattr(query, name)  # decoded now, and kept
         if value is None:
             return None
@@ -259,7 +259,8 @@ def _differences(
     if left[1] is not None and right[1] is not None and left[1] != right[1]:
         found.append(Mismatch(MismatchKind.AMOUNT, pair, (left[1], right[1])))
     if captured and left[2] is not None and right[2] is not None and left[2] != right[2]:
-        found.append(Mismatch(MismatchKind.CAPTURED_AMOUNT, pair, (left[2], right[2])))
+        values = (Decimal(left[2]), Decimal(right[2]))
+        found.append(Mismatch(MismatchKind.CAPTURED_AMOUNT, pair, values))
     currency, other_currency = left[3], right[3]
     if (
         currency is not None
