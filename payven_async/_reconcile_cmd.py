@@ -367,8 +367,9 @@ async def run(
         given = set(ids)
         total = len(given) + sum(1 for key in expected or () if key not in given)
         del given
+    if total is not None and done:
+        total = max(total - len(done), 0)  # the bar counts this run's queries
     bar = ProgressBar(total, err, animate=args.progress)
-    bar.done = len(done)
     summary = Summary()
     writer = None if checkpoint is not None else _Writer(out, args.format)
     window: dict[str, Any] = {}
@@ -392,6 +393,9 @@ async def run(
                 writer.write(data, line)
                 summary.add(data)
             bar.update(failed=item.error is not None)
+    except BrokenPipeError:
+        bar.clear()  # the reader went away (| head): leave no half-drawn bar behind
+        raise
     finally:
         if checkpoint is not None:
             checkpoint.close()

@@ -119,8 +119,10 @@ def test_a_bad_expected_csv_exits_2_saying_what_is_wrong_where(
     expected = _write(tmp_path / "expected.csv", lines)
     code, out, err = _run(capsys, "reconcile", "--expected", expected, "--emulator")
     assert code == 2
-    assert out == ""
-    assert message in err
+    error = json.loads(out)["error"]
+    assert error["type"] == "UsageError"
+    assert message in error["message"]
+    assert message.splitlines()[0] in err
     assert "Traceback" not in err
 
 
