@@ -134,10 +134,11 @@ def test_reconcile_needs_to_know_which_transactions(capsys: pytest.CaptureFixtur
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
 def test_a_killed_run_resumes_from_its_checkpoint_without_querying_twice(
-    emu: SyncPayvenEmulator, tmp_path: Path
+    emu: SyncPayvenEmulator, tmp_path: Path, stop: signal.Signals
 ) -> None:
-    """SIGKILL mid-way, same command again: every id once in the output, none done re-queried."""
+    """Killed or Ctrl-C mid-way, same command again: every id once, none done re-queried."""
     seeded = emu.seed_payments(300, mismatches=MISMATCHES)
     ids = _write(tmp_path / "ids.txt", list(seeded))
     checkpoint = tmp_path / "checkpoint.jsonl"
@@ -164,13 +165,13 @@ def test_a_killed_run_resumes_from_its_checkpoint_without_querying_twice(
             if checkpoint.exists() and checkpoint.read_text().count("\n") >= 40:
                 break
             time.sleep(0.01)
-        first.send_signal(signal.SIGKILL)
+        first.send_signal(stop)
         out, _ = first.communicate(timeout=30)
     finally:
         if first.poll() is None:
             first.kill()
             first.communicate()
-    assert first.returncode == -signal.SIGKILL
+    assert first.returncode == (-signal.SIGKILL if stop == signal.SIGKILL else 130)
     assert out == b""  # with a checkpoint, the output comes once every item is in it
     done = {json.loads(line)["transaction_id"] for line in checkpoint.read_text().splitlines()}
     assert 40 <= len(done) < len(seeded)
