@@ -746,7 +746,8 @@ async def _cmd_reconcile(args: argparse.Namespace, out: TextIO, err: TextIO) -> 
     if args.end_date is not None and args.ids is not None:
         raise UsageError("--to goes with --from, not with --ids", prog="payven reconcile")
     try:
-        ids = _read_ids(args.ids) if args.ids is not None else None
+        # Each transaction once, however often the file names it.
+        ids = list(dict.fromkeys(_read_ids(args.ids))) if args.ids is not None else None
         expected = read_expected(args.expected) if args.expected is not None else None
         # With --emulator, every id asked about (given or expected) exists, approved.
         async with _client(args, [*(ids or ()), *(expected or ())]) as client:
