@@ -67,7 +67,8 @@ class _Seeding:
         """Put payments straight into the ledger (no HTTP); returns their transaction ids.
 
         ``count`` approved payments (declined at the positions in ``declined``), or
-        one per id of ``ids``. ``day`` dates them evenly over that UTC day.
+        one per id of ``ids``. ``day`` dates them evenly over that bank day
+        (Turkish time).
         ``mismatches`` plants disagreements between Payven's and the bank's record of
         some approved ones, e.g. ``{"status": 2, "external_missing": 1}`` (the kinds:
         ``status``, ``amount``, ``captured_amount``, ``currency``,

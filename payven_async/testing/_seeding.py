@@ -33,6 +33,9 @@ from ._records import PaymentRecord
 
 __all__ = ["SEEDABLE_MISMATCHES", "SeededPayments", "seed_payments"]
 
+#: Banks close the day in Turkish time (UTC+3 all year round), as the ledger does.
+_TURKEY = timezone(timedelta(hours=3))
+
 #: The mismatch kinds :func:`seed_payments` can plant (``MismatchKind`` values).
 SEEDABLE_MISMATCHES = ("status", "amount", "captured_amount", "currency", "external_missing")
 
@@ -96,7 +99,9 @@ def seed_payments(
 
     ``mismatches`` maps a kind (a name of :data:`SEEDABLE_MISMATCHES` or a
     ``MismatchKind``) to how many payments get it. ``day`` spreads the payments evenly
-    over that UTC day. Raises ``ValueError`` (before seeding anything) for an unknown
+    over that bank day (Turkish time, as
+    :func:`~payven_async.testing._ledger.settlement_day` and the listing's date filters
+    count it). Raises ``ValueError`` (before seeding anything) for an unknown
     kind or more mismatches than approved payments.
     """
     planned = [
@@ -124,7 +129,7 @@ def seed_payments(
             _plant(ledger.payments[transaction_id], kind)
             planted[transaction_id] = kind
     if day is not None:
-        start = datetime.combine(day, time(), tzinfo=timezone.utc)
+        start = datetime.combine(day, time(), tzinfo=_TURKEY).astimezone(timezone.utc)
         step = 86_400_000_000 // max(len(created), 1)
         for index, transaction_id in enumerate(created):
             _date(ledger.payments[transaction_id], start + timedelta(microseconds=index * step))
