@@ -284,24 +284,26 @@ class Checkpoint:
 
     def load(self) -> None:
         """Read the items already there; cut off a last line a crash left half-written."""
+        good = 0
         try:
-            handle = open(self.path, "r+", encoding="utf-8")  # noqa: SIM115 - kept open
+            with open(self.path, "r+b") as raw:  # bytes: the cut is a byte offset
+                for line in raw:
+                    if not line.endswith(b"\n"):
+                        break  # torn: every item written ends its line
+                    try:
+                        self.done.add(json.loads(line)["transaction_id"])
+                    except (ValueError, KeyError, TypeError):
+                        break  # unreadable: everything from here is dropped
+                    good += len(line)
+                raw.truncate(good)
         except FileNotFoundError:
-            self._handle = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
-            return
+            pass
         except OSError as error:
             raise InputError(f"cannot open {self.path}: {error.strerror or error}") from None
-        good = 0
-        for line in _lines(handle):
-            try:
-                data = json.loads(line)
-                self.done.add(data["transaction_id"])
-            except (ValueError, KeyError, TypeError):
-                break  # a torn last line: everything from here is dropped
-            good += len(line.encode("utf-8"))
-        handle.seek(good)
-        handle.truncate()
-        self._handle = handle
+        try:
+            self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+        except OSError as error:
+            raise InputError(f"cannot open {self.path}: {error.strerror or error}") from None
 
     def add(self, line: str) -> None:
         """Append one finished item's JSON line."""

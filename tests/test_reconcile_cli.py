@@ -259,3 +259,16 @@ def test_emulator_seed_plants_mismatches_that_reconcile_finds(
     assert len(out.splitlines()) == 30
     assert "30 transactions: 27 agree, 3 with mismatches" in err
     assert "seeded 30 payments on 2026-12-06; mismatches: 1 currency, 2 status" in emulator_err
+
+
+def test_a_checkpoint_that_cannot_be_opened_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--checkpoint naming a folder is a usage error naming the file, before any query."""
+    ids = _write(tmp_path / "ids.txt", ["3c90c3cc-0d44-4b50-8888-8dd25736052a"])
+    code, out, err = _run(
+        capsys, "reconcile", "--emulator", "--ids", ids, "--checkpoint", str(tmp_path)
+    )
+    assert code == 2
+    assert f"cannot open {tmp_path}" in json.loads(out)["error"]["message"]
+    assert "Traceback" not in err
