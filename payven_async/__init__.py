@@ -110,6 +110,7 @@ if TYPE_CHECKING:  # what type checkers see of the names in _lazy.LAZY (a test p
         ThreeDSInitRequest,
         VoidRequest,
     )
+    from ._reconcile import ExpectedRecord, Mismatch, MismatchKind, ReconciliationItem
     from .webhooks import WebhookEvent, WebhookPaymentData, sign_webhook, verify_webhook
 
 __all__ = [
@@ -138,10 +139,13 @@ __all__ = [
     "ConflictError",
     "DecodeError",
     "DiscrepancyType",
+    "ExpectedRecord",
     "Headers",
     "IdempotencyConflictError",
     "InvalidRequestError",
     "MemoryTransport",
+    "Mismatch",
+    "MismatchKind",
     "Money",
     "NotFoundError",
     "OperationType",
@@ -168,6 +172,7 @@ __all__ = [
     "ReconciliationDetail",
     "ReconciliationDetailPage",
     "ReconciliationDetailStatus",
+    "ReconciliationItem",
     "ReconciliationOverallStatus",
     "ReconciliationPage",
     "ReconciliationPeriod",

@@ -179,6 +179,7 @@ class PayvenClient:
     get_checkout_session = _bridge(AsyncPayvenClient.get_checkout_session)
     token = _bridge(AsyncPayvenClient.token)
     query_many = _bridge_iter(AsyncPayvenClient.query_many)
+    reconcile = _bridge_iter(AsyncPayvenClient.reconcile)
     create_payment = _bridge(AsyncPayvenClient.create_payment)
     init_3ds = _bridge(AsyncPayvenClient.init_3ds)
     complete_3ds = _bridge(AsyncPayvenClient.complete_3ds)
