@@ -214,6 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=10_000,
         help="requests per second before 429 (0: no limit and no X-RateLimit headers)",
     )
+    emulator.add_argument(
+        "--token-limit",
+        type=int,
+        default=10,
+        help="token calls allowed per minute before 429, as documented (0: no limit)",
+    )
 
     def api_command(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
@@ -415,6 +421,7 @@ async def _cmd_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         client_secret=args.client_secret,
         token_ttl=args.token_ttl,
         rate_limit=args.rate_limit or None,
+        token_calls_per_minute=args.token_limit or None,
     )
     try:
         await emulator.start()
