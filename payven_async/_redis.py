@@ -87,7 +87,7 @@ local until_ = now + tonumber(ARGV[1])
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if until_ > current then
   redis.call('SET', KEYS[1], string.format('%.0f', until_),
-             'PX', math.floor(tonumber(ARGV[1]) / 1000) + 1)
+             'PX', math.ceil(tonumber(ARGV[1]) / 1000))
   return 1
 end
 return 0

@@ -47,7 +47,7 @@ def redis_server() -> Iterator[str]:
             pytest.fail(message + "; PAYVEN_REQUIRE_REDIS=1 requires it", pytrace=False)
         pytest.skip(message)
     port = free_port()
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 - the redis-server found on PATH, fixed args
         [
             binary,
             "--port",

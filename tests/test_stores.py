@@ -8,7 +8,6 @@ import logging
 import pytest
 import redis.asyncio as aioredis
 
-from payven_async import PayvenClient
 from payven_async._sealing import Sealer
 from payven_async.stores import (
     MemoryRateLimiter,
@@ -51,7 +50,7 @@ async def test_clients_sharing_a_memory_store_share_one_token(
     ids = payven_emulator.seed_payments(3)
     clients = [payven_emulator.client(token_store=store) for _ in range(3)]
     try:
-        for client, transaction_id in zip(clients, ids):
+        for client, transaction_id in zip(clients, ids, strict=True):
             await client.query(transaction_id)
     finally:
         for client in clients:
