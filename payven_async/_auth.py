@@ -34,17 +34,19 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from . import _fork
 from ._config import ClientConfig, Timeout
 from ._http import Request
 from ._operations import REFRESH, TOKEN, Operation
-from ._sealing import Sealer
 from ._throttle import Throttle
 from .errors import PayvenError
 from .models import Token
 from .stores import StoreError, TokenStore
+
+if TYPE_CHECKING:
+    from ._sealing import Sealer
 
 __all__ = [
     "DEFAULT_LIFETIME",
@@ -140,6 +142,8 @@ class TokenManager:
         self._sealer: Sealer | None = None
         self._key = ""
         if store is not None:
+            from ._sealing import Sealer  # only a client with a store seals tokens
+
             context = f"{config.client_id}\x00{config.slug}\x00{config.identity_url}"
             self._sealer = Sealer(config.client_secret, context)
             self._key = self._sealer.name
