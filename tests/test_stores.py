@@ -203,3 +203,58 @@ async def test_redis_down_degrades_to_per_process_tokens_with_one_warning(
         assert token not in text
         assert "hunter2" not in text
     assert payven_emulator.calls["token"] == 2
+
+
+class _CountingLimiter:
+    """A RateLimiter that lets everything through and counts what asked."""
+
+    def __init__(self) -> None:
+        self.acquired = 0
+        self.paused: list[float] = []
+        self.released = 0
+
+    async def acquire(self) -> None:
+        self.acquired += 1
+
+    async def pause(self, seconds: float) -> None:
+        self.paused.append(seconds)
+
+    async def release(self) -> None:
+        self.released += 1
+
+
+async def test_the_rate_limiter_is_asked_by_every_api_call_and_query_many(
+    payven_emulator: PayvenEmulator,
+) -> None:
+    """Each API request (single calls and query_many's) waits for the limiter; token
+    requests do not; closing the client releases it."""
+    limiter = _CountingLimiter()
+    ids = payven_emulator.seed_payments(5)
+    async with payven_emulator.client(rate_limiter=limiter) as client:
+        await client.query(ids[0])
+        assert limiter.acquired == 1
+        outcomes = [outcome async for outcome in client.query_many(ids, concurrency=2)]
+    assert all(outcome.ok for outcome in outcomes)
+    assert limiter.acquired == 6
+    assert payven_emulator.calls["token"] == 1
+    assert limiter.released == 1
+
+
+def test_sync_clients_share_a_store_and_close_its_connections(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """payven_sync clients (each with its own loop) share one RedisTokenStore: one token."""
+    from payven_async.testing import SyncPayvenEmulator
+
+    store = RedisTokenStore(redis_url, prefix=redis_prefix)
+    limiter = RedisRateLimiter(redis_url, rate=500, prefix=redis_prefix)
+    with SyncPayvenEmulator() as emu:
+        ids = emu.seed_payments(4)
+        with (
+            emu.client(token_store=store, rate_limiter=limiter) as first,
+            emu.client(token_store=store, rate_limiter=limiter) as second,
+        ):
+            first.query(ids[0])
+            second.query(ids[1])
+            assert [outcome.ok for outcome in second.query_many(ids[2:])] == [True, True]
+        assert emu.calls["token"] == 1
