@@ -148,7 +148,7 @@ class _Connections:
 
 def _failed(exc: BaseException) -> StoreError:
     # The type only: redis' messages may carry host names, and a URL its password.
-    return StoreError(f"Redis is unavailable ({type(exc).__name__})")
+    return StoreError(f"Redis: {type(exc).__name__}")
 
 
 class RedisTokenStore:

@@ -184,25 +184,41 @@ async def test_redis_down_degrades_to_per_process_tokens_with_one_warning(
     """No Redis: calls succeed on a token of their own; one warning, no secret in any log."""
     url = f"redis://:hunter2-password@127.0.0.1:{free_port()}/0"
     store = RedisTokenStore(url)
-    limiter = RedisRateLimiter(url, rate=1000)
     ids = payven_emulator.seed_payments(3)
     with caplog.at_level(logging.DEBUG, logger="payven"):
-        async with payven_emulator.client(token_store=store, rate_limiter=limiter) as client:
+        async with payven_emulator.client(token_store=store) as client:
             await client.query(ids[0])
             token = (await client.token()).access_token
             payven_emulator.revoke_tokens()
             await client.query(ids[1])  # a 401: renewed without the store, no new warning
             await client.query(ids[2])
     warnings = [record for record in caplog.records if record.levelno >= logging.WARNING]
-    token_warnings = [record for record in warnings if record.name == "payven.auth"]
-    assert len(token_warnings) == 1
-    assert "token store unavailable" in token_warnings[0].getMessage()
-    assert len(warnings) == 2  # the other is the rate limiter's own, once
+    assert len(warnings) == 1
+    assert "token store unavailable (Redis: ConnectionError)" in (warnings[0].getMessage())
     for text in (record.getMessage() for record in caplog.records):
         assert payven_emulator.client_secret not in text
         assert token not in text
         assert "hunter2" not in text
     assert payven_emulator.calls["token"] == 2
+
+
+async def test_redis_down_degrades_to_a_per_process_limit_with_one_warning(
+    payven_emulator: PayvenEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No Redis for the limiter: calls succeed, limited in-process; one warning, no secret."""
+    url = f"redis://:hunter2-password@127.0.0.1:{free_port()}/0"
+    limiter = RedisRateLimiter(url, rate=1000)
+    ids = payven_emulator.seed_payments(3)
+    with caplog.at_level(logging.DEBUG, logger="payven"):
+        async with payven_emulator.client(rate_limiter=limiter) as client:
+            for transaction_id in ids:
+                await client.query(transaction_id)
+    warnings = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert len(warnings) == 1
+    assert "rate limiter store unavailable (ConnectionError)" in warnings[0].getMessage()
+    for text in (record.getMessage() for record in caplog.records):
+        assert payven_emulator.client_secret not in text
+        assert "hunter2" not in text
 
 
 class _CountingLimiter:
