@@ -194,7 +194,7 @@ async def test_redis_down_degrades_to_per_process_tokens_with_one_warning(
             await client.query(ids[2])
     warnings = [record for record in caplog.records if record.levelno >= logging.WARNING]
     assert len(warnings) == 1
-    assert "token store unavailable (Redis: ConnectionError)" in (warnings[0].getMessage())
+    assert "token store unavailable (Redis: ConnectionError)" in warnings[0].getMessage()
     for text in (record.getMessage() for record in caplog.records):
         assert payven_emulator.client_secret not in text
         assert token not in text
