@@ -35,6 +35,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from . import _fork
 from ._throttle import Throttle
 
 if TYPE_CHECKING:
@@ -125,6 +126,13 @@ class MemoryTokenStore:
         self._mutex = threading.Lock()
         self._values: dict[str, tuple[bytes, str, float]] = {}
         self._locks: dict[str, tuple[str, float]] = {}
+        _fork.after_fork_in_child(self)
+
+    def _after_fork(self) -> None:
+        # Another thread may have held the mutex at the fork; the child's is new. Its
+        # renewal locks belong to the parent's tasks, which do not run here.
+        self._mutex = threading.Lock()
+        self._locks.clear()
 
     def __repr__(self) -> str:
         return f"<MemoryTokenStore tokens={len(self._values)}>"
