@@ -274,3 +274,23 @@ def test_sync_clients_share_a_store_and_close_its_connections(
             second.query(ids[1])
             assert [outcome.ok for outcome in second.query_many(ids[2:])] == [True, True]
         assert emu.calls["token"] == 1
+
+
+async def test_only_the_renewing_client_uses_the_shared_refresh_token(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """When the shared token is due, one client refreshes with the published refresh
+    token and the other takes the result: one token call, one refresh, in all."""
+    async with PayvenEmulator(token_ttl=4) as emu:  # renewed after 2 s (half its life)
+        (transaction_id,) = emu.seed_payments(1)
+        store = RedisTokenStore(redis_url, prefix=redis_prefix)
+        async with emu.client(token_store=store) as first, emu.client(token_store=store) as second:
+            await first.query(transaction_id)
+            await second.query(transaction_id)
+            before = (await first.token()).access_token
+            await asyncio.sleep(2.1)  # past the renewal point, before the expiry
+            await first.query(transaction_id)
+            await second.query(transaction_id)
+            after = (await second.token()).access_token
+    assert after != before
+    assert (emu.calls["token"], emu.calls["refresh"]) == (1, 1)
