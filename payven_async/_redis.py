@@ -197,6 +197,8 @@ class RedisTokenStore:
             raise _failed(exc) from exc
         if value is None:
             return None
+        if isinstance(value, str):  # a caller's client with decode_responses=True
+            value = value.encode("ascii", "replace")
         _, _, sealed = bytes(value).partition(b":")
         try:
             return base64.b64decode(sealed, validate=True)

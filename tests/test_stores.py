@@ -294,3 +294,30 @@ async def test_only_the_renewing_client_uses_the_shared_refresh_token(
             after = (await second.token()).access_token
     assert after != before
     assert (emu.calls["token"], emu.calls["refresh"]) == (1, 1)
+
+
+async def test_a_callers_redis_client_is_used_as_it_is_and_left_open(
+    payven_emulator: PayvenEmulator, redis_url: str, redis_prefix: str
+) -> None:
+    """client= (even one decoding answers to str) serves the store; the client stays open."""
+    mine = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        store = RedisTokenStore(client=mine, prefix=redis_prefix)
+        async with (
+            payven_emulator.client(token_store=store) as first,
+            payven_emulator.client(token_store=store) as second,
+        ):
+            await first.token()
+            await second.token()
+        assert await mine.ping()
+    finally:
+        await mine.aclose()
+    assert payven_emulator.calls["token"] == 1
+
+
+def test_a_store_takes_a_url_or_a_client_not_both() -> None:
+    """RedisTokenStore and RedisRateLimiter refuse both or neither of url and client."""
+    with pytest.raises(ValueError, match="exactly one"):
+        RedisTokenStore()
+    with pytest.raises(ValueError, match="exactly one"):
+        RedisRateLimiter("redis://127.0.0.1:1/0", rate=1, client=object())  # refused unused
