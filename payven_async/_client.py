@@ -41,6 +41,7 @@ from .models import (
     QueryOutcome,
     Token,
 )
+from .stores import RateLimiter, TokenStore
 
 if TYPE_CHECKING:
     import aiohttp
@@ -82,6 +83,12 @@ class PayvenClient(ListingMethods):
     :class:`~payven_async.RetryDetails` before every retry, e.g. to log or count them.
     ``transport`` replaces HTTP altogether, e.g. with a
     :class:`~payven_async.MemoryTransport` that answers from a function in tests.
+
+    ``token_store`` shares one access token with other clients and processes, and
+    ``rate_limiter`` one request rate (every call's, ``query_many``'s too) and the
+    pauses the server asks for: see :mod:`payven_async.stores` (``RedisTokenStore``
+    and ``RedisRateLimiter`` for a fleet). Both are the caller's; closing the client
+    only lets go of the connections it used.
     """
 
     def __init__(
@@ -101,6 +108,8 @@ class PayvenClient(ListingMethods):
         connection_limit: int = 100,
         on_retry: OnRetry | Iterable[OnRetry] | None = None,
         transport: Transport | None = None,
+        token_store: TokenStore | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self._config: ClientConfig = build_config(
             client_id=client_id,
@@ -120,7 +129,14 @@ class PayvenClient(ListingMethods):
             raise ConfigurationError("pass session= or transport=, not both")
         self._transport = transport
         hooks = () if on_retry is None else (on_retry,) if callable(on_retry) else on_retry
-        self._pipeline = Pipeline(self._config, transport, on_retry=hooks)
+        self._pipeline = Pipeline(
+            self._config,
+            transport,
+            on_retry=hooks,
+            token_store=token_store,
+            rate_limiter=rate_limiter,
+        )
+        self._shared = tuple(s for s in (token_store, rate_limiter) if s is not None)
         self._tokens = self._pipeline.tokens
         self._vpos_url = self._config.vpos_url
 
@@ -153,6 +169,8 @@ class PayvenClient(ListingMethods):
         """Close the HTTP session (unless it is the caller's). Idempotent."""
         self._pipeline.closed = True
         await self._transport.aclose()
+        for shared in self._shared:  # the connections this loop holds, not the store
+            await shared.release()
 
     # --- checkout -----------------------------------------------------------------
 
