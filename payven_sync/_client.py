@@ -18,6 +18,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from payven_async import PayvenClient as AsyncPayvenClient, Timeout, Transport
 from payven_async._config import ClientConfig, Environment
 from payven_async._pipeline import OnRetry
+from payven_async.stores import RateLimiter, TokenStore
 
 from ._portal import Portal
 
@@ -117,6 +118,8 @@ class PayvenClient:
         connection_limit: int = 100,
         on_retry: OnRetry | Iterable[OnRetry] | None = None,
         transport: Transport | None = None,
+        token_store: TokenStore | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         # Built here, in the caller's thread, so that configuration errors surface now.
         # It opens nothing: its aiohttp session is created by its first request, which
@@ -135,6 +138,8 @@ class PayvenClient:
             connection_limit=connection_limit,
             on_retry=on_retry,
             transport=transport,
+            token_store=token_store,
+            rate_limiter=rate_limiter,
         )
         self._portal = Portal(self._client.aclose)
         # A client dropped (or alive at exit) without close() still stops its thread.
@@ -179,6 +184,7 @@ class PayvenClient:
     get_checkout_session = _bridge(AsyncPayvenClient.get_checkout_session)
     token = _bridge(AsyncPayvenClient.token)
     query_many = _bridge_iter(AsyncPayvenClient.query_many)
+    reconcile = _bridge_iter(AsyncPayvenClient.reconcile)
     create_payment = _bridge(AsyncPayvenClient.create_payment)
     init_3ds = _bridge(AsyncPayvenClient.init_3ds)
     complete_3ds = _bridge(AsyncPayvenClient.complete_3ds)
@@ -187,3 +193,20 @@ class PayvenClient:
     refund = _bridge(AsyncPayvenClient.refund)
     void = _bridge(AsyncPayvenClient.void)
     capture = _bridge(AsyncPayvenClient.capture)
+    list_transactions = _bridge_iter(AsyncPayvenClient.list_transactions)
+    get_transaction = _bridge(AsyncPayvenClient.get_transaction)
+    get_transaction_history = _bridge(AsyncPayvenClient.get_transaction_history)
+    get_trace = _bridge(AsyncPayvenClient.get_trace)
+    list_refunds = _bridge_iter(AsyncPayvenClient.list_refunds)
+    list_settlements = _bridge_iter(AsyncPayvenClient.list_settlements)
+    list_chargebacks = _bridge_iter(AsyncPayvenClient.list_chargebacks)
+    start_reconciliation = _bridge(AsyncPayvenClient.start_reconciliation)
+    list_reconciliations = _bridge_iter(AsyncPayvenClient.list_reconciliations)
+    get_reconciliation = _bridge(AsyncPayvenClient.get_reconciliation)
+    list_reconciliation_details = _bridge_iter(AsyncPayvenClient.list_reconciliation_details)
+    resolve_reconciliation_detail = _bridge(AsyncPayvenClient.resolve_reconciliation_detail)
+    bulk_resolve_reconciliation_details = _bridge(
+        AsyncPayvenClient.bulk_resolve_reconciliation_details
+    )
+    finalize_reconciliation = _bridge(AsyncPayvenClient.finalize_reconciliation)
+    cancel_reconciliation = _bridge(AsyncPayvenClient.cancel_reconciliation)

@@ -34,8 +34,9 @@ from ._answers import CODE_FOR_STATUS, PROBLEM_JSON, ProblemError, json_answer, 
 from ._context import RouteContext
 from ._faults import ROUTES, Fault, FaultKind, Faults
 from ._ledger import LedgerError
+from ._listing_routes import ListingRoutes
 from ._operations import OperationRoutes
-from ._ratelimit import RateLimiter
+from ._ratelimit import MinuteLimit, RateLimiter
 from ._routes import CoreRoutes
 
 __all__ = ["EmulatorApp", "EmulatorRunner", "RecordedRequest"]
@@ -61,11 +62,22 @@ class RecordedRequest:
 class EmulatorApp:
     """Builds the aiohttp application: the pipeline, and the routes over ``context``."""
 
-    def __init__(self, context: RouteContext, *, faults: Faults, limiter: RateLimiter) -> None:
+    def __init__(
+        self,
+        context: RouteContext,
+        *,
+        faults: Faults,
+        limiter: RateLimiter,
+        token_limit: MinuteLimit | None = None,
+    ) -> None:
         #: What the routes work with (ledger, tokens, clock, hooks...).
         self.context = context
         self.faults = faults
         self.limiter = limiter
+        #: The token route's own per-minute limit.
+        self.token_limit = (
+            token_limit if token_limit is not None else MinuteLimit(context.clock, None)
+        )
         #: Requests received per route name (``"token"``, ``"pay"``, ...).
         self.calls: collections.Counter[str] = collections.Counter()
         #: The last requests received (bodies are never kept).
@@ -80,6 +92,7 @@ class EmulatorApp:
         app = web.Application(middlewares=[self._pipeline], client_max_size=1024 * 1024)
         CoreRoutes(self.context).register(app.router)
         OperationRoutes(self.context).register(app.router)
+        ListingRoutes(self.context).register(app.router)
         return app
 
     def closing(self) -> None:
@@ -113,6 +126,16 @@ class EmulatorApp:
                             f"Saniyede en fazla {decision.limit} istek; "
                             f"{decision.retry_after} sn sonra tekrar deneyin.",
                         )
+            if route == "token":
+                refused = self.token_limit.hit()
+                if refused is not None:
+                    headers["Retry-After"] = str(refused.retry_after)
+                    raise ProblemError(
+                        429,
+                        "rate_limit_exceeded",
+                        f"Dakikada en fazla {refused.limit} token isteği; "
+                        f"{refused.retry_after} sn sonra tekrar deneyin.",
+                    )
             if route in ROUTES:
                 assert route is not None
                 fault = self.faults.take(route)
@@ -122,6 +145,8 @@ class EmulatorApp:
                 await self._sleep(delay)
                 if fault is not None and fault.kind is FaultKind.ERROR:
                     raise _injected_error(fault.status)
+                if fault is not None and fault.kind is FaultKind.ANSWER:
+                    return _scripted_answer(fault, headers, self.context, request)
                 if fault is not None and fault.kind is FaultKind.DROP_BEFORE:
                     return _drop(request)
             response = await handler(request)
@@ -221,6 +246,28 @@ def _injected_error(status: int) -> ProblemError:
         "Emülatör tarafından enjekte edilen hata.",
         headers=headers,
     )
+
+
+def _scripted_answer(
+    fault: Fault, headers: dict[str, str], context: RouteContext, request: web.Request
+) -> web.Response:
+    """The answer ``Faults.answer_next`` scripted: a problem+json, or the caller's body."""
+    if fault.body is None:
+        assert fault.code is not None
+        problem = ProblemError(
+            fault.status, fault.code, fault.detail, errors=fault.errors, headers=fault.headers
+        )
+        response = context.problem(request, problem)
+    else:
+        if isinstance(fault.body, (bytes, str)):
+            raw = fault.body.encode() if isinstance(fault.body, str) else fault.body
+            response = web.Response(body=raw, status=fault.status)
+            response.headers["Content-Type"] = "application/json"
+        else:
+            response = json_answer(fault.body, status=fault.status)
+        response.headers.update(fault.headers)  # the caller's Content-Type wins
+    response.headers.update(headers)
+    return response
 
 
 def _drop(request: web.Request) -> web.Response:
