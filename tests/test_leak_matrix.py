@@ -31,7 +31,9 @@ import pytest
 from aiohttp import web
 
 import payven_sync
-from payven_async import Card, Money, PayRequest, PayvenClient
+from payven_async import Answer, Card, Money, PayRequest, PayvenClient
+from payven_async._redact import SecretText
+from payven_async._responses import decode_token
 from payven_async._validate import luhn_valid
 from payven_async.cli import main
 
@@ -574,3 +576,13 @@ def test_the_matrix_detects_each_spelling() -> None:
     safe = "454671******7894 amount 15000 port 58370 key a837b-0.837 0.2207977939997363"
     safe += " key 4a716881-4937-445e-9aeb-126230a0e6c5"
     assert found_in(safe + "\n    bearer = valid_bearer()") == []
+
+
+def test_tokens_and_the_secret_travel_with_masked_reprs() -> None:
+    """A decoded token's values and the configured secret are SecretText: repr '***'."""
+    answer = Answer.from_json({"access_token": "access-5", "refresh_token": "refresh-5"})
+    token = decode_token(answer)
+    config = PayvenClient(CLIENT_ID, CLIENT_SECRET, SLUG).config
+    for value in (token.access_token, token.refresh_token, config.client_secret):
+        assert isinstance(value, SecretText)
+        assert found_in(repr({"value": value})) == []
