@@ -40,6 +40,7 @@ from . import _fork
 from ._config import ClientConfig, Timeout
 from ._http import Request
 from ._operations import REFRESH, TOKEN, Operation
+from ._redact import SecretText
 from ._throttle import Throttle
 from .errors import PayvenError
 from .models import Token
@@ -135,7 +136,7 @@ class TokenManager:
         self._refresh_expires_at: float | None = None
         #: The values that must never appear in text leaving the library (kept up to date
         #: by _store(), the only place tokens change; an attribute, read on every call).
-        self.secrets: tuple[str, ...] = (config.client_secret,)
+        self.secrets: tuple[str, ...] = (SecretText(config.client_secret),)
         #: How many token and refresh requests this manager has made (for tests and stats).
         self.requests_made = 0
         self._shared = store
@@ -181,7 +182,7 @@ class TokenManager:
         """``Bearer <access token>`` for a valid token, renewed first when due (see
         :meth:`access_token` for the options)."""
         token = await self.access_token(timeout=timeout, max_retries=max_retries, started=started)
-        return "Bearer " + token
+        return SecretText("Bearer " + token)
 
     async def access_token(
         self,
@@ -219,6 +220,7 @@ class TokenManager:
 
     def invalidate(self, access_token: str) -> None:
         """Forget ``access_token`` if it is still the current one (after a 401)."""
+        access_token = SecretText(access_token)  # a local an error tracker may render
         if self._token is not None and self._token.access_token == access_token:
             logger.debug("dropping the access token the server refused")
             self._renew_at = self._expires_at = 0.0
@@ -353,12 +355,15 @@ class TokenManager:
     async def _renew(self, options: dict[str, Any]) -> Token:
         previous = self._token
         if previous is not None and previous.refresh_token and self._refresh_usable():
-            body = {"refresh_token": previous.refresh_token}
+            body: dict[str, str] = {"refresh_token": SecretText(previous.refresh_token)}
             try:
                 return self._store(await self._request(REFRESH, body, options))
             except PayvenError as exc:
                 logger.debug("refresh failed (%s); using client credentials", type(exc).__name__)
-        body = {"client_id": self._config.client_id, "client_secret": self._config.client_secret}
+        body = {
+            "client_id": self._config.client_id,
+            "client_secret": SecretText(self._config.client_secret),
+        }
         return self._store(await self._request(TOKEN, body, options))
 
     def _refresh_usable(self) -> bool:
@@ -375,10 +380,11 @@ class TokenManager:
         """Take a token another process published, with its expiry and renewal times."""
         now = self._clock()
         self._token = token
-        self._bearer = "Bearer " + token.access_token
-        self.secrets = (self._config.client_secret, token.access_token)
+        # Masked reprs (SecretText): these travel through frames an error tracker renders.
+        self._bearer = SecretText("Bearer " + token.access_token)
+        self.secrets = (SecretText(self._config.client_secret), SecretText(token.access_token))
         if token.refresh_token:
-            self.secrets += (token.refresh_token,)
+            self.secrets += (SecretText(token.refresh_token),)
         self._expires_at = now + lifetime
         self._renew_at = now + renew_in
         refresh_life = token.refresh_expires_in
@@ -389,10 +395,11 @@ class TokenManager:
         now = self._clock()
         lifetime = token_lifetime(token, now=self._wall_clock())
         self._token = token
-        self._bearer = "Bearer " + token.access_token
-        self.secrets = (self._config.client_secret, token.access_token)
+        # Masked reprs (SecretText): these travel through frames an error tracker renders.
+        self._bearer = SecretText("Bearer " + token.access_token)
+        self.secrets = (SecretText(self._config.client_secret), SecretText(token.access_token))
         if token.refresh_token:
-            self.secrets += (token.refresh_token,)
+            self.secrets += (SecretText(token.refresh_token),)
         self._expires_at = now + lifetime
         self._renew_at = now + max(lifetime - RENEW_SKEW, lifetime / 2)
         refresh_life = token.refresh_expires_in

@@ -65,6 +65,7 @@ from ._hooks import (
     to_str,
     wire_key,
 )
+from ._redact import scrub
 from .errors import DecodeError
 from .models import PaymentQuery
 
@@ -425,8 +426,10 @@ def structure(data: Any, cls: type[T]) -> T:
     try:
         decoder = _DECODERS.get(cls) or _decoder(cls)
         result: T = decoder(data, cls)
-    except DecodeError:
+    except DecodeError as exc:
+        scrub(exc)  # the decoders' frames hold the answer's data (tokens, echoed cards)
         raise
     except Exception as exc:
+        scrub(exc)
         raise DecodeError(f"cannot decode {cls.__name__}: {type(exc).__name__}") from exc
     return result

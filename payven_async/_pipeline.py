@@ -40,12 +40,14 @@ from ._auth import TokenManager
 from ._config import ClientConfig, Timeout
 from ._http import Request
 from ._operations import ModelRef, Operation, Retry
+from ._redact import scrub
 from ._responses import (
     declined,
     decode_answer,
     decode_token,
     error_from_answer,
     outcome_unknown,
+    request_secrets,
 )
 from ._retry import RetryPolicy
 from ._throttle import Throttle, server_pause
@@ -185,16 +187,21 @@ class Pipeline:
                     tokens.invalidate(wire.headers["Authorization"].removeprefix("Bearer "))
                     continue
                 if status >= 400:
-                    raise error_from_answer(answer, secrets=self.tokens.secrets)
+                    raise error_from_answer(
+                        answer, secrets=request_secrets(request, self.tokens.secrets)
+                    )
                 response: Any = operation.response
                 if type(response) is ModelRef:
                     response = response.get()
                 result: Any = (
                     decode_token(answer)
                     if response is Token
-                    else decode_answer(answer, response, secrets=self.tokens.secrets)
+                    else decode_answer(answer, response, secrets=self.tokens.secrets, sent=request)
                 )
             except PayvenError as error:
+                # The finished frames below this one (decoding, building the error) held
+                # the answer and what it echoed: an error tracker would send their locals.
+                scrub(error)
                 elapsed = time.monotonic() - started
                 delay = (
                     None
@@ -220,9 +227,14 @@ class Pipeline:
                     delay = 0.0
             else:
                 if request.moves_money and not result.is_success:
-                    raise declined(
-                        operation.label, result, answer.correlation_id, self.tokens.secrets
+                    failure = declined(
+                        operation.label,
+                        result,
+                        answer.correlation_id,
+                        request_secrets(request, self.tokens.secrets),
                     )
+                    del result  # what the service said, unredacted: not a local of this frame
+                    raise failure
                 return result  # type: ignore[no-any-return]
             number += 1
             if delay:

@@ -14,10 +14,12 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import attrs
+
 from ._converters import structure
 from ._http import Answer, Request
 from ._json import decode_json
-from ._redact import redact_text
+from ._redact import SecretText, redact_data, redact_text, sent_secrets
 from ._retry import parse_retry_after
 from .errors import (
     APIError,
@@ -45,6 +47,7 @@ __all__ = [
     "error_from_payload",
     "normalise_code",
     "outcome_unknown",
+    "request_secrets",
     "unwrap_envelope",
 ]
 
@@ -168,9 +171,13 @@ def error_from_payload(
         detail = redact_text(detail, secrets)
     if title is not None:
         title = redact_text(title, secrets)
+    if provider is not None:
+        provider = redact_text(provider, secrets)
     correlation_id = _text(get("correlation_id", "correlationId", "traceId")) or headers.get(
         "X-Correlation-Id"
     )
+    if correlation_id is not None:
+        correlation_id = redact_text(correlation_id, secrets)
     cls = _error_class(status, code, provider)
     summary = detail or title or "no detail given"
     label = f"{status} {code}" if code else str(status)
@@ -183,24 +190,20 @@ def error_from_payload(
         code=code,
         title=title,
         detail=detail,
-        type=_text(get("type")),
+        type=redact_data(_text(get("type")), secrets),
         correlation_id=correlation_id,
         provider_error_code=provider,
-        errors=get("errors", "Errors"),
+        # Kept redacted on the way in: servers echo the request (card, CVV) in both.
+        errors=redact_data(get("errors", "Errors"), secrets),
         retry_after=parse_retry_after(headers.get("Retry-After")),
-        body=_redacted(body, secrets),
+        body=redact_data(body, secrets),
     )
 
 
-def _redacted(value: Any, secrets: tuple[str, ...]) -> Any:
-    """A copy of a decoded body with every string passed through the redactor."""
-    if isinstance(value, str):
-        return redact_text(value, secrets)
-    if isinstance(value, dict):
-        return {key: _redacted(item, secrets) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_redacted(item, secrets) for item in value]
-    return value
+def request_secrets(request: Request, secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """``secrets`` and the card data and secrets ``request`` sent, which an answer to it
+    may echo (worked out only when the call fails)."""
+    return secrets + sent_secrets(request.body)
 
 
 def error_from_answer(answer: Answer, *, secrets: Iterable[str] = ()) -> APIError:
@@ -222,10 +225,18 @@ def error_from_answer(answer: Answer, *, secrets: Iterable[str] = ()) -> APIErro
     )
 
 
-def decode_answer(answer: Answer, cls: type[T], *, secrets: Iterable[str] = ()) -> T:
-    """Decode a 2xx answer into ``cls``; an envelope saying ``isSuccess: false`` raises."""
+def decode_answer(
+    answer: Answer, cls: type[T], *, secrets: Iterable[str] = (), sent: Request | None = None
+) -> T:
+    """Decode a 2xx answer into ``cls``; an envelope saying ``isSuccess: false`` raises.
+
+    ``sent`` is the request answered: what it sent is masked in the error, if it
+    echoes it.
+    """
     data, envelope = unwrap_envelope(decode_json(answer.body))
     if envelope is not None and type(data) is not dict and _envelope_failed(envelope):
+        if sent is not None:
+            secrets = request_secrets(sent, tuple(secrets))
         raise error_from_payload(answer.status, envelope, headers=answer.headers, secrets=secrets)
     if data is None:
         raise DecodeError(f"the answer carries no {cls.__name__}")
@@ -292,7 +303,13 @@ def decode_token_payload(payload: Any) -> Token:
     token = structure(payload, Token)
     if not token.access_token:
         raise DecodeError("the token answer carries no access_token")
-    return token
+    # Kept as SecretText (masked reprs): they travel through the frames of every call.
+    refresh = token.refresh_token
+    return attrs.evolve(
+        token,
+        access_token=SecretText(token.access_token),
+        refresh_token=None if refresh is None else SecretText(refresh),
+    )
 
 
 # --- money-moving outcomes -------------------------------------------------------------------
@@ -334,8 +351,9 @@ def declined(
     label: str, result: PaymentResult, correlation_id: str | None, secrets: tuple[str, ...]
 ) -> PaymentDeclinedError:
     """The error for a money-moving call whose answer says ``is_success: false``."""
+    result = _redacted_result(result, secrets)
     code = normalise_code(result.error_code)
-    detail = redact_text(result.message or f"the {label} was declined", secrets)
+    detail = result.message or f"the {label} was declined"
     provider = f", bank code {result.provider_error_code}" if result.provider_error_code else ""
     return PaymentDeclinedError(
         f"{label} {code or 'declined'}{provider}: {detail}",
@@ -346,3 +364,14 @@ def declined(
         correlation_id=correlation_id,
         result=result,
     )
+
+
+def _redacted_result(result: PaymentResult, secrets: tuple[str, ...]) -> PaymentResult:
+    """``result`` with every text it holds redacted, to keep in an error: a decline may
+    echo the card it declined."""
+    changes = {
+        field.name: redact_data(value, secrets)
+        for field in attrs.fields(type(result))
+        if isinstance(value := getattr(result, field.name), (str, dict, list))
+    }
+    return attrs.evolve(result, **changes)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, cast
 import attrs
 
 from ._lazy import attach, homed_in
-from ._redact import REDACTED, mask_pan
+from ._redact import REDACTED, mask_pan, redact_text
 
 if TYPE_CHECKING:
     from ._operation_models import (
@@ -113,7 +113,8 @@ class _Model:
     They are declared with ``repr=False, eq=False`` and inherit ``__repr__``,
     ``__eq__`` and ``__hash__`` from here, which behave exactly as the ones attrs
     generates for a frozen class: the repr reads ``Money(amount=15000, currency='TRY')``
-    and honours each field's ``repr=`` (hidden, masked or left out); two models are
+    and honours each field's ``repr=`` (hidden, masked or left out), with card numbers
+    and secrets in free text masked (:func:`~._redact.redact_text`); two models are
     equal when they are of the same class with equal fields; the hash is that of the
     class and the fields. Having attrs generate and compile these for every class cost
     about a fifth of the package's import time (some 4 ms, measured).
@@ -136,7 +137,9 @@ class _Model:
             value = getattr(self, field.name)
             shown = repr(value) if field.repr is True else field.repr(value)
             parts.append(f"{field.name}={shown}")
-        return f"{type(self).__qualname__}({', '.join(parts)})"
+        # Free text (a description, extra properties) may hold a card number, spaced
+        # or dashed, or a CVV pair: the whole repr passes through the redactor.
+        return redact_text(f"{type(self).__qualname__}({', '.join(parts)})")
 
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, field.name) for field in self._fields())
