@@ -284,17 +284,10 @@ class TokenManager:
         """The published token, adopted as this manager's own, and whether it is fresh
         (not due for renewal); None when there is none (or it is the refused one)."""
         sealed = await store.read(self._key)
-        if sealed is None:
-            return None
-        assert self._sealer is not None
-        opened = self._sealer.open(sealed)
-        if opened is None:
-            return None  # sealed under other credentials, or altered: ignored
-        try:
-            fields = json.loads(opened)
-            access, expires_at, renew_at = fields["a"], float(fields["e"]), float(fields["n"])
-        except (ValueError, KeyError, TypeError):
-            return None
+        fields = None if sealed is None else self._open_shared(sealed)
+        if fields is None:
+            return None  # none published, sealed under other credentials, or altered
+        access, expires_at, renew_at = fields["a"], fields["e"], fields["n"]
         if access == refused:
             return None
         wall = self._wall_clock()
@@ -316,11 +309,36 @@ class TokenManager:
         return self._token, wall < renew_at
 
     async def _publish(self, store: TokenStore, token: Token) -> None:
-        assert self._sealer is not None
         now, wall = self._clock(), self._wall_clock()
         life = self._expires_at - now
         if life <= 0:
             return
+        sealed = self._seal_shared(token, now, wall, life)
+        # Never kept longer than the access token lives.
+        await store.publish(self._key, sealed, self._fingerprint(token.access_token), life)
+
+    # The two helpers below hold the plain tokens only in their own frames, which never
+    # await: a store failing mid-call leaves no token in the locals an error tracker sends.
+
+    def _open_shared(self, sealed: bytes) -> dict[str, Any] | None:
+        """A published token's fields, its tokens as SecretText; None if unreadable."""
+        assert self._sealer is not None
+        opened = self._sealer.open(sealed)
+        if opened is None:
+            return None
+        try:
+            fields = json.loads(opened)
+            fields["a"] = SecretText(fields["a"])
+            if fields.get("r") is not None:
+                fields["r"] = SecretText(fields["r"])
+            fields["e"], fields["n"] = float(fields["e"]), float(fields["n"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        return fields  # type: ignore[no-any-return]
+
+    def _seal_shared(self, token: Token, now: float, wall: float, life: float) -> bytes:
+        """``token`` and its times (on the wall clock, which all processes share), sealed."""
+        assert self._sealer is not None
         refresh_at = self._refresh_expires_at
         fields = {
             "a": token.access_token,
@@ -331,9 +349,7 @@ class TokenManager:
             "t": token.token_type,
             "s": token.scope,
         }
-        sealed = self._sealer.seal(json.dumps(fields, separators=(",", ":")).encode())
-        # Never kept longer than the access token lives.
-        await store.publish(self._key, sealed, self._fingerprint(token.access_token), life)
+        return self._sealer.seal(json.dumps(fields, separators=(",", ":")).encode())
 
     def _fingerprint(self, access_token: str) -> str:
         assert self._sealer is not None
