@@ -52,7 +52,9 @@ from .models import (
     PaymentQueryDetail,
     PaymentResult,
     PayRequest,
+    QueryFailed,
     QueryOutcome,
+    QuerySucceeded,
     Token,
 )
 
@@ -108,7 +110,9 @@ __all__ = [
     "PayvenTimeoutError",
     "PermissionDeniedError",
     "Problem",
+    "QueryFailed",
     "QueryOutcome",
+    "QuerySucceeded",
     "RateLimitError",
     "RefundReasonCode",
     "RefundRequest",

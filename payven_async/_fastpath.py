@@ -117,14 +117,16 @@ def _fills_its_dict(cls: type) -> bool:
 
 def decoder(cls: Any, hooks: Mapping[str, Hook], general: Hook) -> Hook | None:
     """The hand-generated lenient decoder of ``cls``, or None when ``cls`` is not in
-    :data:`DECODED_BY_HAND` or does not qualify (a required field, or an ``__init__``
-    that does more than fill slots).
+    :data:`DECODED_BY_HAND` or does not qualify (an ``__init__`` that does more than
+    fill slots).
 
     It takes the usual answer, whose every key is one of :func:`._hooks.spellings` of a
     field, each field once, and hands any other to ``general`` (cattrs' code): keys it
-    must fold, unknown keys, a field under two spellings, a value a hook refuses. So the
+    must fold, unknown keys, a field under two spellings, a value a hook refuses (which
+    ``general`` keeps and reports), a required field missing or ``null``. So the
     result, or the error, is always what cattrs' code gives for the answer. One block a
-    field, with ``hooks`` the hooks cattrs' code calls::
+    field, with ``hooks`` the hooks cattrs' code calls (a required field raises
+    ``_Absent`` where this sets the default)::
 
         # transaction_id: str | None
         if 'transaction_id' in data:
@@ -145,9 +147,12 @@ def decoder(cls: Any, hooks: Mapping[str, Hook], general: Hook) -> Hook | None:
     if cls not in DECODED_BY_HAND:
         return None
     fields = attrs.fields(cls)
-    if any(field.default is attrs.NOTHING for field in fields):
-        return None
-    namespace: dict[str, Any] = {"cls": cls, "new": object.__new__, "general": general}
+    namespace: dict[str, Any] = {
+        "cls": cls,
+        "new": object.__new__,
+        "general": general,
+        "_Absent": _Absent,
+    }
     lines = [
         f"def decode_{cls.__name__}(data, _=None):",
         "    if type(data) is dict:",
@@ -171,7 +176,9 @@ def decoder(cls: Any, hooks: Mapping[str, Hook], general: Hook) -> Hook | None:
         name = field.name
         default: Any = field.default
         close = "" if store[index].startswith("fill") else ")"
-        if isinstance(default, _FACTORY):
+        if default is attrs.NOTHING:  # required: general says it is missing
+            set_default = "raise _Absent"
+        elif isinstance(default, _FACTORY):
             namespace[f"factory_{index}"] = default.factory
             set_default = f"{store[index]}factory_{index}(){close}"
         else:
@@ -208,6 +215,10 @@ def decoder(cls: Any, hooks: Mapping[str, Hook], general: Hook) -> Hook | None:
     ]
     decode: Hook = _compile(lines, f"decoder of {cls.__qualname__}", namespace)
     return decode
+
+
+class _Absent(Exception):
+    """A required field is missing or ``null``: the hand decoder hands the answer on."""
 
 
 def encoder(

@@ -196,7 +196,11 @@ class Pipeline:
             else:
                 if request.moves_money and not result.is_success:
                     raise declined(
-                        operation.label, result, answer.correlation_id, self.tokens.secrets
+                        operation.label,
+                        result,
+                        answer.correlation_id,
+                        self.tokens.secrets,
+                        request,
                     )
                 return result  # type: ignore[no-any-return]
             number += 1

@@ -331,9 +331,29 @@ def outcome_unknown(
 
 
 def declined(
-    label: str, result: PaymentResult, correlation_id: str | None, secrets: tuple[str, ...]
-) -> PaymentDeclinedError:
-    """The error for a money-moving call whose answer says ``is_success: false``."""
+    label: str,
+    result: PaymentResult,
+    correlation_id: str | None,
+    secrets: tuple[str, ...],
+    request: Request | None = None,
+) -> PaymentDeclinedError | PaymentOutcomeUnknown:
+    """The error for a money-moving call whose answer says ``is_success: false``.
+
+    When the answer's ``is_success`` could not be read (a value of another type, kept in
+    ``result.decode_problems``), nobody knows whether the money moved: for ``request``
+    that is a :class:`PaymentOutcomeUnknown`, which the same idempotency key resolves,
+    never a decline that a caller might retry with a new key.
+    """
+    if request is not None and "is_success" in result.decode_problems:
+        assert request.idempotency_key is not None  # every money-moving row is keyed
+        return PaymentOutcomeUnknown(
+            f"the {label} answer's is_success cannot be read "
+            f"({result.decode_problems['is_success']}); call {request.call} again with "
+            "the same idempotency_key, or get the payment",
+            idempotency_key=request.idempotency_key,
+            external_id=request.external_id,
+            transaction_id=result.transaction_id,
+        )
     code = normalise_code(result.error_code)
     detail = redact_text(result.message or f"the {label} was declined", secrets)
     provider = f", bank code {result.provider_error_code}" if result.provider_error_code else ""

@@ -25,7 +25,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NoReturn, TextIO
@@ -73,13 +73,13 @@ def to_json(value: Any) -> Any:
     """JSON-ready data for a model: snake_case keys, enums by value, ISO timestamps.
 
     Integral ``Decimal`` values print as integers, others as strings (never as a float).
-    ``unknown_fields`` appear only when the service sent some.
+    ``unknown_fields`` and ``decode_problems`` appear only when there are some.
     """
     if attrs.has(type(value)):
         out: dict[str, Any] = {}
         for field in attrs.fields(type(value)):
             item = getattr(value, field.name)
-            if field.name == "unknown_fields" and not item:
+            if field.name in ("unknown_fields", "decode_problems") and not item:
                 continue
             out[field.name] = to_json(item)
         return out
@@ -89,7 +89,7 @@ def to_json(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else str(value)
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {str(key): to_json(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_json(item) for item in value]
