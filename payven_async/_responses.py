@@ -238,18 +238,24 @@ def _envelope_failed(envelope: Mapping[str, Any]) -> bool:
 
 
 _ENVELOPE_FLAGS = ("isSuccess", "is_success", "IsSuccess")
+_ENVELOPE_KEYS = frozenset({"data", "message", "Message", "code", "Code", *_ENVELOPE_FLAGS})
 
 
 def unwrap_envelope(payload: Any) -> tuple[Any, Mapping[str, Any] | None]:
     """Split a generation-A ``{message, isSuccess, code, data}`` envelope.
 
     Returns ``(data, envelope)``; for a raw (generation-B) body, ``(payload, None)``.
-    A body is an envelope when it has ``data`` and an ``isSuccess`` flag in any spelling.
+    A body is an envelope when it has ``data`` and an ``isSuccess`` flag in any
+    spelling, or ``data`` and no key but the envelope's (the schema requires none of
+    them, so ``{"data": {...}}`` is a valid envelope too; no answer model has a
+    ``data`` field).
     """
     if type(payload) is dict and "data" in payload:
         for flag in _ENVELOPE_FLAGS:
             if flag in payload:
                 return payload["data"], payload
+        if payload.keys() <= _ENVELOPE_KEYS:
+            return payload["data"], payload
     return payload, None
 
 

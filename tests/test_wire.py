@@ -432,7 +432,8 @@ def test_invalid_json_raises_decode_error() -> None:
 
 
 def test_envelope_detection_needs_data_and_a_success_flag() -> None:
-    """Only a body with data and isSuccess (any spelling) is treated as an envelope."""
+    """Only a body with data and isSuccess (any spelling), or with data and no key but
+    the envelope's, is treated as an envelope."""
     assert unwrap_envelope({"isSuccess": True, "data": {"a": 1}}) == (
         {"a": 1},
         {"isSuccess": True, "data": {"a": 1}},
@@ -440,6 +441,12 @@ def test_envelope_detection_needs_data_and_a_success_flag() -> None:
     assert unwrap_envelope({"is_success": False, "data": None})[0] is None
     raw = {"transaction_id": "t", "is_success": True}
     assert unwrap_envelope(raw) == (raw, None)
+    assert unwrap_envelope({"data": {"a": 1}, "message": "ok"}) == (
+        {"a": 1},
+        {"data": {"a": 1}, "message": "ok"},
+    )
+    other = {"data": {"a": 1}, "transaction_id": "t"}
+    assert unwrap_envelope(other) == (other, None)
 
 
 def test_checkout_session_answers_of_both_generations_decode() -> None:
