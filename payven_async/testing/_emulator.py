@@ -250,6 +250,16 @@ class PayvenEmulator(_Seeding):
             "vpos_url": self.url,
         }
 
+    def environ(self) -> Mapping[str, str]:
+        """The ``PAYVEN_*`` variables pointing a client (or the ``payven`` command) here."""
+        return {
+            "PAYVEN_CLIENT_ID": self.client_id,
+            "PAYVEN_CLIENT_SECRET": self.client_secret,
+            "PAYVEN_SLUG": self.slug,
+            "PAYVEN_IDENTITY_URL": self.url,
+            "PAYVEN_VPOS_URL": self.url,
+        }
+
     def client(self, **kwargs: Any) -> PayvenClient:
         """An async ``PayvenClient`` pointed at this emulator; ``kwargs`` go to its constructor."""
         from .._client import PayvenClient
