@@ -313,7 +313,8 @@ results = st.builds(
     is_success=st.booleans(),
     error_code=optional_texts,
     extra_properties=st.dictionaries(texts, st.none() | texts, max_size=3),
-    amount=st.none() | ints,
+    # Generation A's double amount: integral (an int) or with a fraction (a Decimal).
+    amount=st.none() | ints | st.decimals(allow_nan=False, allow_infinity=False, places=2),
     created=aware_datetimes,
     unknown_fields=st.just({}),
 )
