@@ -34,6 +34,7 @@ from payven_async import (
 )
 from payven_async._converters import converter, encode, strict_converter, structure
 from payven_async._deferred import decode_on_first_access
+from payven_async._hooks import to_amount
 from payven_async._json import decode_json, dumps
 from payven_async._responses import unwrap_envelope
 
@@ -336,6 +337,35 @@ def test_integral_double_amount_decodes_as_int() -> None:
     )
     assert result.amount == 15000
     assert type(result.amount) is int
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (15000, 15000),
+        (Decimal("15000.00"), 15000),
+        (Decimal("150.50"), Decimal("150.50")),
+        (0.1, Decimal("0.1")),
+        (15000.0, 15000),
+        ("150.5", Decimal("150.5")),
+        (" 42 ", 42),
+    ],
+)
+def test_to_amount_gives_the_int_when_integral_else_the_exact_decimal(
+    value: Any, expected: int | Decimal
+) -> None:
+    """An amount either generation may send is the int when integral, else the exact
+    Decimal, never a float."""
+    amount = to_amount(value)
+    assert amount == expected
+    assert type(amount) is type(expected)
+
+
+@pytest.mark.parametrize("value", [True, None, "twelve", Decimal("NaN"), Decimal("Infinity"), {}])
+def test_to_amount_refuses_what_is_not_a_number(value: Any) -> None:
+    """A boolean, text that is not a number, NaN, infinity or an object is a DecodeError."""
+    with pytest.raises(DecodeError):
+        to_amount(value)
 
 
 def test_fractional_double_amount_decodes_as_an_exact_decimal() -> None:
