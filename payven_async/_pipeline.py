@@ -40,11 +40,11 @@ from ._config import ClientConfig, Timeout
 from ._http import Request
 from ._operations import ModelRef, Operation, Retry
 from ._responses import (
-    declined,
     decode_answer,
     decode_token,
     error_from_answer,
     outcome_unknown,
+    unsuccessful,
 )
 from ._retry import RetryPolicy
 from ._throttle import Throttle
@@ -195,12 +195,8 @@ class Pipeline:
                     delay = 0.0
             else:
                 if request.moves_money and not result.is_success:
-                    raise declined(
-                        operation.label,
-                        result,
-                        answer.correlation_id,
-                        self.tokens.secrets,
-                        request,
+                    result = unsuccessful(
+                        operation.label, request, answer, result, self.tokens.secrets
                     )
                 return result  # type: ignore[no-any-return]
             number += 1

@@ -14,7 +14,10 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import attrs
+
 from ._converters import structure
+from ._hooks import normalise_key
 from ._http import Answer, Request
 from ._json import decode_json
 from ._redact import redact_text
@@ -45,6 +48,7 @@ __all__ = [
     "error_from_payload",
     "normalise_code",
     "outcome_unknown",
+    "unsuccessful",
     "unwrap_envelope",
 ]
 
@@ -334,6 +338,46 @@ def outcome_unknown(
         external_id=request.external_id,
         transaction_id=request.transaction_id,
     )
+
+
+def unsuccessful(
+    label: str,
+    request: Request,
+    answer: Answer,
+    result: PaymentResult,
+    secrets: tuple[str, ...],
+) -> PaymentResult:
+    """What a money-moving call's 2xx answer whose ``result.is_success`` is false means.
+
+    The schemas require no field, and generation B keeps ``is_success`` only for a
+    transition ("rely on the HTTP status: 2xx is success"; ``error_code`` is "filled
+    only for failed operations"). So the answer is a decline
+    (:class:`PaymentDeclinedError`) when it says so: ``is_success: false`` in the
+    answer, else in generation A's envelope, else (neither states it) an
+    ``error_code`` or ``provider_error_code``; an ``is_success`` that cannot be read is
+    an unknown outcome. An answer that says otherwise, or nothing, is what its 2xx
+    status says, a success: the result, with ``is_success`` true. Only answers whose
+    ``is_success`` decoded false come here, never the usual one.
+    """
+    if "is_success" not in result.decode_problems:
+        data, envelope = unwrap_envelope(decode_json(answer.body))
+        stated = _success_flag(data)
+        if stated is None and envelope is not None:
+            stated = _success_flag(envelope)
+        if stated is None:
+            stated = result.error_code is None and result.provider_error_code is None
+        if stated:
+            return attrs.evolve(result, is_success=True)
+    raise declined(label, result, answer.correlation_id, secrets, request)
+
+
+def _success_flag(body: Any) -> bool | None:
+    """The ``is_success`` that ``body`` states, in any spelling (None: it states none)."""
+    if type(body) is dict:
+        for key, value in body.items():
+            if type(key) is str and normalise_key(key) == "issuccess" and value is not None:
+                return value is True or (isinstance(value, str) and value.lower() == "true")
+    return None
 
 
 def declined(

@@ -499,7 +499,13 @@ def test_a_completed_charge_with_a_fractional_amount_is_a_result(
 @given(payload=_generated("pay", A) | _generated("pay", B))
 def test_no_schema_valid_pay_answer_is_an_unknown_outcome(payload: Any) -> None:
     """Through the client, every schema-valid pay answer is a result, or a decline when
-    it says is_success false; never PaymentOutcomeUnknown."""
+    it says so (is_success false, or an error code); never PaymentOutcomeUnknown."""
+    data = payload["data"] if enveloped(payload) else payload
+    flag = data.get("isSuccess", data.get("is_success"))
+    if flag is None and enveloped(payload):
+        flag = payload.get("isSuccess")
+    codes = [*spellings_of("error_code"), *spellings_of("provider_error_code")]
+    said_no = flag is False or (flag is None and any(data.get(key) is not None for key in codes))
     declined: PaymentDeclinedError | None = None
     try:
         result = _pay(_answering(payload))
@@ -507,9 +513,40 @@ def test_no_schema_valid_pay_answer_is_an_unknown_outcome(payload: Any) -> None:
         declined = error
     if declined is None:
         assert result.is_success is True
+        assert not said_no
     else:
         assert declined.result is not None
         assert declined.result.is_success is False
+        assert said_no
+
+
+def spellings_of(name: str) -> list[str]:
+    """The keys a field may come under."""
+    return spellings(name)
+
+
+@pytest.mark.parametrize(
+    ("answer", "success"),
+    [
+        ({"transactionId": "t-1", "status": "completed"}, True),
+        ({"isSuccess": True, "data": {"transactionId": "t-1", "status": "completed"}}, True),
+        ({"data": {"transactionId": "t-1", "status": "completed"}}, True),
+        ({"isSuccess": False, "data": {"transactionId": "t-1", "status": "failed"}}, False),
+        ({"transactionId": "t-1", "status": "failed", "isSuccess": False}, False),
+        ({"transaction_id": "t-1", "status": "failed", "error_code": "bank_declined"}, False),
+        ({"transactionId": "t-1", "status": "failed", "providerErrorCode": "51"}, False),
+    ],
+)
+def test_a_pay_answer_that_does_not_say_it_failed_is_a_result(answer: Any, success: bool) -> None:
+    """A 2xx pay answer with a transaction id and a status that states no is_success
+    (generation B keeps it only for a transition: 2xx is success) and no error code is
+    the result, is_success true; one that says it failed is a decline."""
+    if success:
+        result = _pay(_answering(answer))
+        assert (result.transaction_id, result.is_success) == ("t-1", True)
+    else:
+        with pytest.raises(PaymentDeclinedError):
+            _pay(_answering(answer))
 
 
 def test_a_value_of_an_unexpected_type_does_not_make_a_charge_unknown() -> None:
