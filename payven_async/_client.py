@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import _operations as ops, _validate as validate
 from ._aiohttp import AiohttpTransport
 from ._batch import ProgressHook, TransactionIds, stream_outcomes
+from ._client_listing import ListingMethods
 from ._config import ClientConfig, Environment, Timeout, build_config
 from ._pipeline import OnRetry, Pipeline
 from ._throttle import Throttle
@@ -49,7 +50,7 @@ __all__ = ["PayvenClient"]
 T = TypeVar("T")
 
 
-class PayvenClient:
+class PayvenClient(ListingMethods):
     """The async Payven client.
 
     Construct it with credentials (or ``PAYVEN_*`` environment variables) and use it as

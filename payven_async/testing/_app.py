@@ -34,6 +34,7 @@ from ._answers import CODE_FOR_STATUS, PROBLEM_JSON, ProblemError, json_answer, 
 from ._context import RouteContext
 from ._faults import ROUTES, Fault, FaultKind, Faults
 from ._ledger import LedgerError
+from ._listing_routes import ListingRoutes
 from ._operations import OperationRoutes
 from ._ratelimit import RateLimiter
 from ._routes import CoreRoutes
@@ -80,6 +81,7 @@ class EmulatorApp:
         app = web.Application(middlewares=[self._pipeline], client_max_size=1024 * 1024)
         CoreRoutes(self.context).register(app.router)
         OperationRoutes(self.context).register(app.router)
+        ListingRoutes(self.context).register(app.router)
         return app
 
     def closing(self) -> None:

@@ -5,8 +5,13 @@ or while it runs (``emu.faults.drop_next("pay", after_charge=True, times=2)``).
 
 Routes are named ``token``, ``refresh``, ``create_session``, ``get_session``, ``pay``,
 ``query``, ``get_payment``, ``create_payment``, ``init_3ds``, ``complete_3ds``,
-``refund_payment``, ``void_payment``, ``capture_payment`` and ``payment_history``;
-``"*"`` means every route.
+``refund_payment``, ``void_payment``, ``capture_payment``, ``payment_history``, and
+the read side's and reconciliation's (``list_transactions``, ``get_transaction``,
+``transaction_history``, ``list_refunds``, ``list_settlements``, ``list_chargebacks``,
+``get_trace``, ``start_reconciliation``, ``list_reconciliations``,
+``get_reconciliation``, ``list_reconciliation_details``,
+``resolve_reconciliation_detail``, ``bulk_resolve_reconciliation_details``,
+``finalize_reconciliation``, ``cancel_reconciliation``); ``"*"`` means every route.
 
 - ``latency`` (seconds) is added to every answer; ``route_latency`` per route.
 - ``error_rates`` maps a route to the probability of answering with one of
@@ -59,6 +64,21 @@ ROUTES = (
     "void_payment",
     "capture_payment",
     "payment_history",
+    "list_transactions",
+    "get_transaction",
+    "transaction_history",
+    "list_refunds",
+    "list_settlements",
+    "list_chargebacks",
+    "get_trace",
+    "start_reconciliation",
+    "list_reconciliations",
+    "get_reconciliation",
+    "list_reconciliation_details",
+    "resolve_reconciliation_detail",
+    "bulk_resolve_reconciliation_details",
+    "finalize_reconciliation",
+    "cancel_reconciliation",
 )
 _ANY = "*"
 _ERROR_STATUSES = (500, 502, 503, 504, 429)

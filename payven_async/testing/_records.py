@@ -14,7 +14,7 @@ import attrs
 from ._cards import CardOutcome
 from ._clock import iso
 
-__all__ = ["CheckoutSessionRecord", "HistoryStep", "PaymentRecord"]
+__all__ = ["ChargebackRecord", "CheckoutSessionRecord", "HistoryStep", "PaymentRecord"]
 
 #: ``charge_type`` (and the query's ``operation_type``), by the operation type.
 _CHARGE_TYPES = {"Sale": "sale", "PreAuth": "pre_auth"}
@@ -177,3 +177,19 @@ class PaymentRecord:
         if self.external_id is not None:
             extra["external_id"] = self.external_id
         return extra
+
+
+@attrs.define
+class ChargebackRecord:
+    """A chargeback the bank opened on a payment."""
+
+    id: str
+    transaction_id: str
+    amount: int
+    currency: str
+    reason: str
+    reason_code: str
+    created: datetime
+    response_deadline: datetime
+    status: str = "Opened"
+    bank_reference_no: str | None = None
