@@ -1,10 +1,11 @@
 """Every answer the published schemas allow decodes: property tests over both generations.
 
-For every operation the client decodes (each row of ``_operations.OPERATIONS``), the
-test generates answers from the documented 2xx response schema of generation A
-(``*-f0c680f.json``: camelCase, ``{message, isSuccess, code, data}`` envelope) and of
-generation B (``*-51d6999.json``: snake_case, raw), with ``hypothesis-jsonschema``,
-and decodes each as the client does, enveloped and bare (the client takes both in
+For every payment operation the client decodes (each row of ``_operations.OPERATIONS``
+whose answer is a payment model: token, pay, query, checkout sessions, payments, 3-D
+Secure, history, refund, void, capture), the test generates answers from the
+documented 2xx response schema of generation A (``*-f0c680f.json``: camelCase,
+``{message, isSuccess, code, data}`` envelope) and of generation B (``*-51d6999.json``:
+snake_case, raw), and decodes each as the client does, enveloped and bare (the client takes both in
 either generation). Every one gives its model, every value placed: nothing lands in
 ``decode_problems`` at any depth, and the fields the schema filled are there.
 
@@ -398,9 +399,16 @@ def _generated(name: str, generation: str) -> st.SearchStrategy[Any]:
 CASES = [(name, generation) for name in DOCUMENTED for generation in (A, B)]
 
 
+#: The answer models of the payment operations, which this module covers; the listing
+#: and reconciliation rows' answers are checked by tests/test_listing_models.py.
+PAYMENT_MODELS = ("Token", "PaymentResult", "PaymentQuery", "CheckoutSession", "PaymentHistory")
+
+
 def test_every_operation_the_client_decodes_has_documented_answers() -> None:
-    """The table covers exactly the client's operations, and each schema builds."""
-    assert set(DOCUMENTED) == set(OPERATIONS)
+    """The table covers every operation answered with a payment model, and each schema
+    builds."""
+    covered = {name for name in OPERATIONS if model_of(name).__name__ in PAYMENT_MODELS}
+    assert set(DOCUMENTED) == covered
     for name, generation in CASES:
         assert answer_schema(name, generation)
 
