@@ -5,9 +5,10 @@ whose answer is a payment model: token, pay, query, checkout sessions, payments,
 Secure, history, refund, void, capture), the test generates answers from the
 documented 2xx response schema of generation A (``*-f0c680f.json``: camelCase,
 ``{message, isSuccess, code, data}`` envelope) and of generation B (``*-51d6999.json``:
-snake_case, raw), and decodes each as the client does, enveloped and bare (the client takes both in
-either generation). Every one gives its model, every value placed: nothing lands in
-``decode_problems`` at any depth, and the fields the schema filled are there.
+snake_case, raw), and decodes each as the client does, enveloped and bare (the client
+takes both in either generation). Every one gives its model, every value placed:
+nothing lands in ``decode_problems`` at any depth, and the fields the schema filled
+are there.
 
 The schemas are read as :mod:`tests.test_emulator_openapi` normalises them (OpenAPI 3.0
 ``nullable``, closed ``allOf`` merged, ``oneOf`` as ``anyOf``, A's integer enums with
@@ -17,15 +18,16 @@ small strategy builder for the JSON Schema keywords these documents use (``type`
 ``anyOf``, and the ``uuid``, ``date-time``, ``int32`` and ``int64`` formats; an
 ``allOf`` of objects is merged into one object when the refs are inlined); each
 generated answer is checked against its schema with ``jsonschema`` first, so the
-builder cannot drift into answers the schema refuses.
-``hypothesis-jsonschema`` would do the generating, but its last release (0.23.1)
-fails with the Hypothesis this suite runs (6.170: ``'many' object has no attribute
-'more'``), so it would pin Hypothesis back. One reading is ours, and tested on its own
-below: the schemas require no property at all, but a field that every successful
-answer has is required by the model (``PaymentResult.transaction_id``,
-``CheckoutSession.session_id``, ``Token.access_token``), and an envelope's ``data``
-by the client; so those are required (not null, not empty) in the generated answers, and an
-answer without one is a ``DecodeError`` (for pay, ``PaymentOutcomeUnknown``).
+builder cannot drift into answers the schema refuses. ``hypothesis-jsonschema`` would
+do the generating, but its last release (0.23.1) fails with the Hypothesis this suite
+runs (6.170: ``'many' object has no attribute 'more'``): it would pin Hypothesis back.
+
+One reading is ours, and tested on its own below: the schemas require no property at
+all, but a field that every successful answer has is required by the model
+(``PaymentResult.transaction_id``, ``CheckoutSession.session_id``,
+``Token.access_token``), and an envelope's ``data`` by the client; so those are
+required (not null, not empty) in the generated answers, and an answer without one is
+a ``DecodeError`` (for pay, ``PaymentOutcomeUnknown``).
 
 Generation A types ``PaymentStatusDto.amount`` as a double: its pay status variant
 with a fractional amount is generated explicitly, decoded, and paid through the client.
