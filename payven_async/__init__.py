@@ -112,6 +112,7 @@ if TYPE_CHECKING:  # what type checkers see of the names in _lazy.LAZY (a test p
         ThreeDSInitRequest,
         VoidRequest,
     )
+    from ._reconcile import ExpectedRecord, Mismatch, MismatchKind, ReconciliationItem
     from .webhooks import WebhookEvent, WebhookPaymentData, sign_webhook, verify_webhook
 
 __all__ = [
@@ -140,10 +141,13 @@ __all__ = [
     "ConflictError",
     "DecodeError",
     "DiscrepancyType",
+    "ExpectedRecord",
     "Headers",
     "IdempotencyConflictError",
     "InvalidRequestError",
     "MemoryTransport",
+    "Mismatch",
+    "MismatchKind",
     "Money",
     "NotFoundError",
     "OperationType",
@@ -172,6 +176,7 @@ __all__ = [
     "ReconciliationDetail",
     "ReconciliationDetailPage",
     "ReconciliationDetailStatus",
+    "ReconciliationItem",
     "ReconciliationOverallStatus",
     "ReconciliationPage",
     "ReconciliationPeriod",

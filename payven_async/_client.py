@@ -10,14 +10,23 @@ from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import AsyncGenerator, Awaitable, Iterable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Container,
+    Iterable,
+    Mapping,
+)
+from datetime import date
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _operations as ops, _validate as validate
 from ._aiohttp import AiohttpTransport
 from ._batch import ProgressHook, TransactionIds, stream_outcomes
-from ._client_listing import ListingMethods
+from ._client_listing import DEFAULT_PAGE_SIZE, ListingMethods
 from ._config import ClientConfig, Environment, Timeout, build_config
 from ._pipeline import OnRetry, Pipeline
 from ._throttle import Throttle
@@ -32,10 +41,12 @@ from .models import (
     QueryOutcome,
     Token,
 )
+from .stores import RateLimiter, TokenStore
 
 if TYPE_CHECKING:
     import aiohttp
 
+    from ._listing_models import Transaction
     from ._operation_models import (
         CaptureRequest,
         PaymentHistory,
@@ -44,6 +55,7 @@ if TYPE_CHECKING:
         ThreeDSInitRequest,
         VoidRequest,
     )
+    from ._reconcile import ExpectedRecord, ReconciliationItem
 
 __all__ = ["PayvenClient"]
 
@@ -71,6 +83,12 @@ class PayvenClient(ListingMethods):
     :class:`~payven_async.RetryDetails` before every retry, e.g. to log or count them.
     ``transport`` replaces HTTP altogether, e.g. with a
     :class:`~payven_async.MemoryTransport` that answers from a function in tests.
+
+    ``token_store`` shares one access token with other clients and processes, and
+    ``rate_limiter`` one request rate (every call's, ``query_many``'s too) and the
+    pauses the server asks for: see :mod:`payven_async.stores` (``RedisTokenStore``
+    and ``RedisRateLimiter`` for a fleet). Both are the caller's; closing the client
+    only lets go of the connections it used.
     """
 
     def __init__(
@@ -90,6 +108,8 @@ class PayvenClient(ListingMethods):
         connection_limit: int = 100,
         on_retry: OnRetry | Iterable[OnRetry] | None = None,
         transport: Transport | None = None,
+        token_store: TokenStore | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self._config: ClientConfig = build_config(
             client_id=client_id,
@@ -109,7 +129,14 @@ class PayvenClient(ListingMethods):
             raise ConfigurationError("pass session= or transport=, not both")
         self._transport = transport
         hooks = () if on_retry is None else (on_retry,) if callable(on_retry) else on_retry
-        self._pipeline = Pipeline(self._config, transport, on_retry=hooks)
+        self._pipeline = Pipeline(
+            self._config,
+            transport,
+            on_retry=hooks,
+            token_store=token_store,
+            rate_limiter=rate_limiter,
+        )
+        self._shared = tuple(s for s in (token_store, rate_limiter) if s is not None)
         self._tokens = self._pipeline.tokens
         self._vpos_url = self._config.vpos_url
 
@@ -142,6 +169,8 @@ class PayvenClient(ListingMethods):
         """Close the HTTP session (unless it is the caller's). Idempotent."""
         self._pipeline.closed = True
         await self._transport.aclose()
+        for shared in self._shared:  # the connections this loop holds, not the store
+            await shared.release()
 
     # --- checkout -----------------------------------------------------------------
 
@@ -267,6 +296,69 @@ class PayvenClient(ListingMethods):
             fail_fast=fail_fast,
             progress=progress,
         )
+
+    def reconcile(
+        self,
+        transaction_ids: TransactionIds | None = None,
+        *,
+        start_date: date | None = None,
+        end_date: date | None = None,
+        expected: Mapping[str, ExpectedRecord] | None = None,
+        concurrency: int = 32,
+        rate_limit: float | None = None,
+        page_size: int | None = None,
+        progress: Callable[[ReconciliationItem], None] | None = None,
+        skip: Container[str] | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncGenerator[ReconciliationItem, None]:
+        """Query every transaction and report where the three views of it disagree.
+
+        Give ``transaction_ids`` (any iterable or async iterable), or a date window
+        (``start_date``, ``end_date``) whose transactions are listed, or neither and
+        only ``expected``: the merchant's own records, transaction id ->
+        :class:`ExpectedRecord`. Every id of ``expected`` that was not among the ids
+        is queried too, after them.
+
+        Yields one :class:`ReconciliationItem` per transaction, as the answers come:
+        the merchant's record, Payven's (``internal``) and the bank's (``external``),
+        and the :class:`Mismatch` es found (see :class:`MismatchKind`). A query that
+        failed is an item carrying its ``error``, never a gap. The queries run through
+        :meth:`query_many`: ``concurrency``, ``rate_limit``, ``timeout`` and
+        ``max_retries`` mean the same, and one token serves them all. ``page_size`` is
+        the listing's page size for a date window. ``progress`` is called with each
+        item before it is yielded. ``skip`` holds ids already reconciled (a set, say,
+        when resuming an interrupted run): they are neither queried nor reported.
+        Memory stays flat in the number of transactions (besides ``expected`` and
+        ``skip`` themselves). Give each id once: an id given twice is queried twice.
+        """
+        from ._reconcile import check_reconcile, reconcile_items
+
+        problems = check_reconcile(transaction_ids, start_date, end_date, expected)
+        problems += validate.check_batch(concurrency, rate_limit)
+        validate.raise_if(problems)
+        ids: TransactionIds | None = transaction_ids
+        if start_date is not None or end_date is not None:
+            # Called here, not inside the generator: its arguments are checked now.
+            listing = self.list_transactions(
+                start_date=start_date,
+                end_date=end_date,
+                page_size=DEFAULT_PAGE_SIZE if page_size is None else page_size,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+            ids = _transaction_ids(listing)
+
+        def query_many(source: TransactionIds) -> AsyncGenerator[QueryOutcome, None]:
+            return self.query_many(
+                source,
+                concurrency=concurrency,
+                rate_limit=rate_limit,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+
+        return reconcile_items(query_many, ids, expected, progress, skip)
 
     async def token(self) -> Token:
         """The current access token, fetched or renewed first if needed."""
@@ -508,3 +600,9 @@ class PayvenClient(ListingMethods):
             authorization=self._tokens.valid_bearer(),
         )
         return self._pipeline.run(operation, prepared, timeout=timeout, max_retries=max_retries)
+
+
+async def _transaction_ids(listing: AsyncIterator[Transaction]) -> AsyncGenerator[str, None]:
+    """The ids of the listed transactions, page after page."""
+    async for transaction in listing:
+        yield transaction.id

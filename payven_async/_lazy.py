@@ -23,6 +23,7 @@ __all__ = ["LAZY", "attach", "homed_in"]
 _OPERATION_MODELS = "payven_async._operation_models"
 _WEBHOOKS = "payven_async.webhooks"
 _LISTING_MODELS = "payven_async._listing_models"
+_RECONCILE = "payven_async._reconcile"
 
 #: Each lazily loaded public name of ``payven_async``, and the module it lives in.
 LAZY: Mapping[str, str] = MappingProxyType(
@@ -38,7 +39,10 @@ LAZY: Mapping[str, str] = MappingProxyType(
         "ChargebackPage": _LISTING_MODELS,
         "ChargebackStatus": _LISTING_MODELS,
         "DiscrepancyType": _LISTING_MODELS,
+        "ExpectedRecord": _RECONCILE,
         "MemoryTransport": "payven_async._memory",
+        "Mismatch": _RECONCILE,
+        "MismatchKind": _RECONCILE,
         "PaymentHistory": _OPERATION_MODELS,
         "PaymentHistoryEntry": _OPERATION_MODELS,
         "PaymentRequest": _OPERATION_MODELS,
@@ -47,6 +51,7 @@ LAZY: Mapping[str, str] = MappingProxyType(
         "ReconciliationDetail": _LISTING_MODELS,
         "ReconciliationDetailPage": _LISTING_MODELS,
         "ReconciliationDetailStatus": _LISTING_MODELS,
+        "ReconciliationItem": _RECONCILE,
         "ReconciliationOverallStatus": _LISTING_MODELS,
         "ReconciliationPage": _LISTING_MODELS,
         "ReconciliationPeriod": _LISTING_MODELS,

@@ -4,7 +4,8 @@ For one logical call (a prepared :class:`~payven_async._http.Request` and its ro
 operation table) :meth:`Pipeline.run`:
 
 1. waits for the batch's throttle, if any (a client-side rate limit, or a pause the
-   server asked for);
+   server asked for), and for the client's shared rate limiter, if any (``rate_limiter=``,
+   see :mod:`payven_async.stores`), for vpos rows;
 2. for a vpos row, takes the cached access token or renews it (that renewal is itself
    a run of the token row, under this call's options and deadline) and adds it;
 3. sends the request through the transport, within this attempt's timeout, which is
@@ -47,10 +48,11 @@ from ._responses import (
     unsuccessful,
 )
 from ._retry import RetryPolicy
-from ._throttle import Throttle
+from ._throttle import Throttle, server_pause
 from ._transport import Transport
 from .errors import ClientClosedError, PayvenError, Problem, RateLimitError, ValidationError
 from .models import Token
+from .stores import RateLimiter, TokenStore
 
 __all__ = ["OnRetry", "Pipeline", "RetryDetails"]
 
@@ -90,13 +92,17 @@ class Pipeline:
         transport: Transport,
         *,
         on_retry: Iterable[OnRetry] = (),
+        token_store: TokenStore | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self._transport = transport
         self._limits = config.timeout
         self._policy = RetryPolicy(max_retries=config.max_retries)
         self._on_retry = tuple(on_retry)
         #: The client's token: renewed through :meth:`run` like any other request.
-        self.tokens = TokenManager(config, self.run)
+        self.tokens = TokenManager(config, self.run, store=token_store)
+        #: The rate limit shared with other clients (and processes), if any.
+        self.limiter = rate_limiter
         #: Set when the client closes: later attempts raise ClientClosedError.
         self.closed = False
 
@@ -133,7 +139,12 @@ class Pipeline:
         else:  # a renewal inside a call: what is left of the call's deadline
             left = policy.deadline - (time.monotonic() - started)
         attempt_timeout = limits if left >= limits.total else _within(limits, left)
-        tokens = self.tokens if operation.authenticated else None
+        tokens: TokenManager | None
+        limiter: RateLimiter | None
+        if operation.authenticated:
+            tokens, limiter = self.tokens, self.limiter
+        else:  # identity rows: the token store guards those, not the API's rate limit
+            tokens = limiter = None
         send = self._transport.send
         renewed = False
         number = 1
@@ -143,6 +154,9 @@ class Pipeline:
                 raise ClientClosedError("this PayvenClient is closed; create a new client")
             if throttle is not None and throttle.must_wait():
                 await throttle.acquire()
+                fresh = False
+            if limiter is not None:
+                await limiter.acquire()
                 fresh = False
             if tokens is None:
                 wire = request if number == 1 else request._replace(attempt=number)
@@ -161,6 +175,10 @@ class Pipeline:
                 answer = await send(wire, attempt_timeout)
                 if throttle is not None:
                     throttle.observe(answer.headers)
+                if limiter is not None:
+                    pause = server_pause(answer.headers)
+                    if pause:
+                        await limiter.pause(pause)  # every process sharing it waits
                 status = answer.status
                 if status == 401 and tokens is not None and not renewed:
                     renewed = True  # once per call: drop exactly that token, then replay
@@ -181,7 +199,9 @@ class Pipeline:
                 delay = (
                     None
                     if operation.retry is Retry.NEVER
-                    else policy.next_delay(error, number, elapsed)
+                    else policy.next_delay(
+                        error, number, elapsed, jitter=operation.retry is Retry.IDENTITY
+                    )
                 )
                 if delay is None:
                     if request.moves_money:
@@ -190,8 +210,13 @@ class Pipeline:
                             raise unknown from error
                     raise
                 self._retrying(request, number, delay, elapsed, error)
-                if throttle is not None and isinstance(error, RateLimitError):
-                    throttle.pause_for(delay)  # the whole batch waits, once
+                if isinstance(error, RateLimitError) and (
+                    throttle is not None or limiter is not None
+                ):
+                    if throttle is not None:
+                        throttle.pause_for(delay)  # the whole batch waits, once
+                    if limiter is not None:
+                        await limiter.pause(delay)  # every client sharing it waits
                     delay = 0.0
             else:
                 if request.moves_money and not result.is_success:

@@ -1,4 +1,4 @@
-"""The ``payven`` command: demo, emulator, token, pay, query, query-batch.
+"""The ``payven`` command: demo, emulator, token, pay, query, query-batch, reconcile.
 
 Credentials come from the ``PAYVEN_*`` environment variables (``PAYVEN_CLIENT_ID``,
 ``PAYVEN_CLIENT_SECRET``, ``PAYVEN_SLUG``, ``PAYVEN_ENVIRONMENT``,
@@ -36,8 +36,9 @@ import shlex
 import signal
 import sys
 import textwrap
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
@@ -60,6 +61,7 @@ from .models import Card, CheckoutSessionRequest, Money, PayRequest, QueryOutcom
 
 if TYPE_CHECKING:
     from .testing import PayvenEmulator
+    from .testing._seeding import SeededPayments
 
 __all__ = ["main"]
 
@@ -273,6 +275,37 @@ def _timeout(text: str) -> float:
     return value
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a date, YYYY-MM-DD") from None
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of requests") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("the rate limit must be positive")
+    return value
+
+
+def _seed_mismatches(text: str) -> dict[str, int]:
+    from .testing._seeding import SEEDABLE_MISMATCHES
+
+    chosen: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        kind, _, count = part.partition("=")
+        if kind not in SEEDABLE_MISMATCHES or not count.strip().isdigit():
+            raise argparse.ArgumentTypeError(
+                f"{part!r}: expected KIND=COUNT, KIND one of {', '.join(SEEDABLE_MISMATCHES)}"
+            )
+        chosen[kind] = int(count)
+    return chosen
+
+
 # --- the parser ---------------------------------------------------------------------------
 
 
@@ -331,6 +364,30 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=10_000,
         help="requests per second before 429 (0: no limit and no X-RateLimit headers)",
+    )
+    emulator.add_argument(
+        "--token-limit",
+        type=int,
+        default=10,
+        help="token calls allowed per minute before 429, as documented (0: no limit)",
+    )
+
+    emulator.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="put N payments in the ledger at start"
+    )
+    emulator.add_argument(
+        "--seed-day", type=_day, default=None, metavar="YYYY-MM-DD", help="date them on that day"
+    )
+    emulator.add_argument(
+        "--seed-mismatches",
+        type=_seed_mismatches,
+        default={},
+        metavar="KIND=N,...",
+        help="plant Payven/bank disagreements, e.g. status=2,amount=1 (kinds: status, "
+        "amount, captured_amount, currency, external_missing)",
+    )
+    emulator.add_argument(
+        "--seed-ids", default=None, metavar="FILE", help="write the seeded ids to FILE"
     )
 
     def api_command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -411,6 +468,56 @@ def build_parser() -> argparse.ArgumentParser:
     progress.add_argument(
         "--no-progress", dest="progress", action="store_false", help="never draw it"
     )
+
+    reconcile = api_command(
+        "reconcile", "query every transaction and report where the three views disagree"
+    )
+    which = reconcile.add_mutually_exclusive_group()
+    which.add_argument("--ids", default=None, metavar="FILE", help="transaction ids, or - (stdin)")
+    which.add_argument(
+        "--from",
+        dest="start_date",
+        type=_day,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="reconcile the transactions listed from this day...",
+    )
+    reconcile.add_argument(
+        "--to", dest="end_date", type=_day, default=None, metavar="YYYY-MM-DD", help="...to this"
+    )
+    reconcile.add_argument(
+        "--expected",
+        default=None,
+        metavar="FILE.csv",
+        help="your records: columns transaction_id, amount (minor units), currency, status",
+    )
+    reconcile.add_argument(
+        "--concurrency", type=_positive_int, default=32, help="queries in flight at once"
+    )
+    reconcile.add_argument(
+        "--rate-limit", type=_rate, default=None, metavar="N", help="requests per second at most"
+    )
+    reconcile.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="FILE",
+        help="record finished items in FILE; run the same command again to resume",
+    )
+    reconcile.add_argument(
+        "--format",
+        choices=("jsonl", "csv"),
+        default="jsonl",
+        help="JSON Lines, or CSV with one column per compared field (default: jsonl)",
+    )
+    shown = reconcile.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="always draw the progress bar on stderr (default: when stderr is a terminal)",
+    )
+    shown.add_argument("--no-progress", dest="progress", action="store_false", help="never draw it")
     return parser
 
 
@@ -634,6 +741,28 @@ async def _cmd_query_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -
     return EXIT_OK
 
 
+async def _cmd_reconcile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ._reconcile_cmd import InputError, read_expected, run
+
+    window = args.start_date is not None or args.end_date is not None
+    if args.ids is None and not window and args.expected is None:
+        raise UsageError(
+            "say which transactions: --ids FILE, --from/--to, or --expected",
+            prog="payven reconcile",
+        )
+    if args.end_date is not None and args.ids is not None:
+        raise UsageError("--to goes with --from, not with --ids", prog="payven reconcile")
+    try:
+        # Each transaction once, however often the file names it.
+        ids = list(dict.fromkeys(_read_ids(args.ids))) if args.ids is not None else None
+        expected = read_expected(args.expected) if args.expected is not None else None
+        # With --emulator, every id asked about (given or expected) exists, approved.
+        async with _client(args, [*(ids or ()), *(expected or ())]) as client:
+            return await run(args, client, ids, expected, out, err)
+    except InputError as error:
+        raise UsageError(str(error), prog="payven reconcile") from None
+
+
 async def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ._demo import run_demo
 
@@ -653,6 +782,7 @@ async def _cmd_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         client_secret=args.client_secret,
         token_ttl=args.token_ttl,
         rate_limit=args.rate_limit or None,
+        token_calls_per_minute=args.token_limit or None,
     )
     webhook_secret = None
     if args.webhook_url is not None:
@@ -662,6 +792,9 @@ async def _cmd_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
             ).secret
         except ValueError as error:
             raise UsageError(f"--webhook-url: {error}", prog="payven emulator") from None
+    if args.seed < 0:
+        raise UsageError("--seed must be 0 or more", prog="payven emulator")
+    seeded = _seed(emulator, args) if args.seed else None
     try:
         await emulator.start()
     except OSError as error:
@@ -676,6 +809,8 @@ async def _cmd_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
             "into a shell to point the PAYVEN_* variables at it (the secret is this local "
             "emulator's own, not a real credential).",
         )
+        if seeded is not None:
+            _report_seeded(seeded, err)
         await _until_stopped()
     finally:
         await emulator.stop()
@@ -703,6 +838,33 @@ def emulator_settings(emulator: PayvenEmulator, webhook_secret: str | None = Non
     lines.append("# this local emulator's own credentials (not real ones); paste to use them:")
     lines += [f"export {name}={shlex.quote(value)}" for name, value in variables.items()]
     return "\n".join(lines) + "\n"
+
+
+def _seed(emulator: PayvenEmulator, args: argparse.Namespace) -> SeededPayments:
+    """Seed the emulator as asked, and write the ids where asked (before it serves)."""
+    try:
+        seeded = emulator.seed_payments(
+            args.seed, day=args.seed_day, mismatches=args.seed_mismatches or None
+        )
+    except ValueError as error:
+        raise UsageError(str(error), prog="payven emulator") from None
+    if args.seed_ids is not None:
+        try:
+            with open(args.seed_ids, "w", encoding="utf-8") as handle:
+                handle.writelines(f"{transaction_id}\n" for transaction_id in seeded)
+        except OSError as error:
+            raise UsageError(
+                f"cannot write {args.seed_ids}: {error.strerror or error}", prog="payven emulator"
+            ) from None
+    return seeded
+
+
+def _report_seeded(seeded: SeededPayments, err: TextIO) -> None:
+    """Say what was seeded."""
+    kinds = Counter(seeded.mismatches.values())
+    planted = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())) or "none"
+    day = f" on {seeded.day}" if seeded.day is not None else ""
+    say(err, f"seeded {len(seeded)} payments{day}; mismatches: {planted}")
 
 
 async def _until_stopped() -> None:
@@ -741,6 +903,7 @@ _COMMANDS: dict[str, Command] = {
     "pay": _cmd_pay,
     "query": _cmd_query,
     "query-batch": _cmd_query_batch,
+    "reconcile": _cmd_reconcile,
 }
 
 

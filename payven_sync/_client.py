@@ -18,6 +18,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from payven_async import PayvenClient as AsyncPayvenClient, Timeout, Transport
 from payven_async._config import ClientConfig, Environment
 from payven_async._pipeline import OnRetry
+from payven_async.stores import RateLimiter, TokenStore
 
 from ._portal import Portal
 
@@ -117,6 +118,8 @@ class PayvenClient:
         connection_limit: int = 100,
         on_retry: OnRetry | Iterable[OnRetry] | None = None,
         transport: Transport | None = None,
+        token_store: TokenStore | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         # Built here, in the caller's thread, so that configuration errors surface now.
         # It opens nothing: its aiohttp session is created by its first request, which
@@ -135,6 +138,8 @@ class PayvenClient:
             connection_limit=connection_limit,
             on_retry=on_retry,
             transport=transport,
+            token_store=token_store,
+            rate_limiter=rate_limiter,
         )
         self._portal = Portal(self._client.aclose)
         # A client dropped (or alive at exit) without close() still stops its thread.
@@ -179,6 +184,7 @@ class PayvenClient:
     get_checkout_session = _bridge(AsyncPayvenClient.get_checkout_session)
     token = _bridge(AsyncPayvenClient.token)
     query_many = _bridge_iter(AsyncPayvenClient.query_many)
+    reconcile = _bridge_iter(AsyncPayvenClient.reconcile)
     create_payment = _bridge(AsyncPayvenClient.create_payment)
     init_3ds = _bridge(AsyncPayvenClient.init_3ds)
     complete_3ds = _bridge(AsyncPayvenClient.complete_3ds)

@@ -42,6 +42,9 @@ def test_demo_tells_the_whole_story_and_exits_0(capsys: pytest.CaptureFixture[st
         "Batch query",
         "3000/3000",
         "5 not found",
+        "Reconciliation",
+        "501 items, 492 agree on every view",
+        "unknown_to_payven    1",
     ):
         assert step in out
     assert APPROVED not in out

@@ -473,6 +473,20 @@ async def test_query_and_get_payment_answers_match_generation_b(
         specs["vpos-b"].response("GET", PAYMENT_B, status, _media(headers), payment)
 
 
+async def test_query_answers_with_seeded_mismatches_match_generation_b(
+    specs: dict[str, Spec], raw: Raw
+) -> None:
+    """A seeded bank-side disagreement (or a missing bank record) is still a TransactionQueryDto."""
+    kinds = ("status", "amount", "captured_amount", "currency", "external_missing")
+    seeded = raw.emu.seed_payments(5, mismatches=dict.fromkeys(kinds, 1))
+    assert sorted(seeded.mismatches.values()) == sorted(kinds)
+    for transaction_id in seeded:
+        status, headers, query = await raw.json("GET", f"/api/v1/payments/{transaction_id}/query")
+        specs["vpos-b"].response("GET", QUERY_B, status, _media(headers), query)
+        missing = seeded.mismatches[transaction_id] == "external_missing"
+        assert (query["external"] is None) == missing
+
+
 async def test_error_answers_are_problem_details(specs: dict[str, Spec], raw: Raw) -> None:
     """Every error the vpos routes give is a documented status with a ProblemDetails body."""
     session_id = await raw.new_session()
