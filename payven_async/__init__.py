@@ -53,7 +53,9 @@ from .models import (
     PaymentQueryDetail,
     PaymentResult,
     PayRequest,
+    QueryFailed,
     QueryOutcome,
+    QuerySucceeded,
     Token,
 )
 
@@ -166,7 +168,9 @@ __all__ = [
     "PayvenTimeoutError",
     "PermissionDeniedError",
     "Problem",
+    "QueryFailed",
     "QueryOutcome",
+    "QuerySucceeded",
     "RateLimitError",
     "Reconciliation",
     "ReconciliationDetail",

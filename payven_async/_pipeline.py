@@ -42,12 +42,12 @@ from ._http import Request
 from ._operations import ModelRef, Operation, Retry
 from ._redact import scrub
 from ._responses import (
-    declined,
     decode_answer,
     decode_token,
     error_from_answer,
     outcome_unknown,
     request_secrets,
+    unsuccessful,
 )
 from ._retry import RetryPolicy
 from ._throttle import Throttle, server_pause
@@ -227,14 +227,17 @@ class Pipeline:
                     delay = 0.0
             else:
                 if request.moves_money and not result.is_success:
-                    failure = declined(
+                    outcome = unsuccessful(
                         operation.label,
+                        request,
+                        answer,
                         result,
-                        answer.correlation_id,
                         request_secrets(request, self.tokens.secrets),
                     )
-                    del result  # what the service said, unredacted: not a local of this frame
-                    raise failure
+                    if isinstance(outcome, PayvenError):
+                        del result  # what the service said, unredacted: not a local here
+                        raise outcome
+                    result = outcome
                 return result  # type: ignore[no-any-return]
             number += 1
             if delay:

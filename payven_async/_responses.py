@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import attrs
 
 from ._converters import structure
+from ._hooks import normalise_key
 from ._http import Answer, Request
 from ._json import decode_json
 from ._redact import SecretText, redact_data, redact_text, sent_secrets
@@ -48,6 +49,7 @@ __all__ = [
     "normalise_code",
     "outcome_unknown",
     "request_secrets",
+    "unsuccessful",
     "unwrap_envelope",
 ]
 
@@ -249,18 +251,24 @@ def _envelope_failed(envelope: Mapping[str, Any]) -> bool:
 
 
 _ENVELOPE_FLAGS = ("isSuccess", "is_success", "IsSuccess")
+_ENVELOPE_KEYS = frozenset({"data", "message", "Message", "code", "Code", *_ENVELOPE_FLAGS})
 
 
 def unwrap_envelope(payload: Any) -> tuple[Any, Mapping[str, Any] | None]:
     """Split a generation-A ``{message, isSuccess, code, data}`` envelope.
 
     Returns ``(data, envelope)``; for a raw (generation-B) body, ``(payload, None)``.
-    A body is an envelope when it has ``data`` and an ``isSuccess`` flag in any spelling.
+    A body is an envelope when it has ``data`` and an ``isSuccess`` flag in any
+    spelling, or ``data`` and no key but the envelope's (the schema requires none of
+    them, so ``{"data": {...}}`` is a valid envelope too; no answer model has a
+    ``data`` field).
     """
     if type(payload) is dict and "data" in payload:
         for flag in _ENVELOPE_FLAGS:
             if flag in payload:
                 return payload["data"], payload
+        if payload.keys() <= _ENVELOPE_KEYS:
+            return payload["data"], payload
     return payload, None
 
 
@@ -347,10 +355,73 @@ def outcome_unknown(
     )
 
 
+def unsuccessful(
+    label: str,
+    request: Request,
+    answer: Answer,
+    result: PaymentResult,
+    secrets: tuple[str, ...],
+) -> PaymentResult | PaymentDeclinedError | PaymentOutcomeUnknown:
+    """What a money-moving call's 2xx answer whose ``result.is_success`` is false means:
+    the result, or the error to raise (returned, for the caller to raise).
+
+    The schemas require no field, and generation B keeps ``is_success`` only for a
+    transition ("rely on the HTTP status: 2xx is success"; ``error_code`` is "filled
+    only for failed operations"). So the answer is a decline
+    (:class:`PaymentDeclinedError`) when it says so: ``is_success: false`` in the
+    answer, else in generation A's envelope, else (neither states it) an
+    ``error_code`` or ``provider_error_code``; an ``is_success`` that cannot be read is
+    an unknown outcome. An answer that says otherwise, or nothing, is what its 2xx
+    status says, a success: the result, with ``is_success`` true. Only answers whose
+    ``is_success`` decoded false come here, never the usual one.
+    """
+    if "is_success" not in result.decode_problems:
+        data, envelope = unwrap_envelope(decode_json(answer.body))
+        stated = _success_flag(data)
+        if stated is None and envelope is not None:
+            stated = _success_flag(envelope)
+        if stated is None:
+            stated = result.error_code is None and result.provider_error_code is None
+        if stated:
+            return attrs.evolve(result, is_success=True)
+    # Returned, not raised: the caller drops the unredacted result before raising it,
+    # so that no frame's locals keep what the service echoed.
+    return declined(label, result, answer.correlation_id, secrets, request)
+
+
+def _success_flag(body: Any) -> bool | None:
+    """The ``is_success`` that ``body`` states, in any spelling (None: it states none)."""
+    if type(body) is dict:
+        for key, value in body.items():
+            if type(key) is str and normalise_key(key) == "issuccess" and value is not None:
+                return value is True or (isinstance(value, str) and value.lower() == "true")
+    return None
+
+
 def declined(
-    label: str, result: PaymentResult, correlation_id: str | None, secrets: tuple[str, ...]
-) -> PaymentDeclinedError:
-    """The error for a money-moving call whose answer says ``is_success: false``."""
+    label: str,
+    result: PaymentResult,
+    correlation_id: str | None,
+    secrets: tuple[str, ...],
+    request: Request | None = None,
+) -> PaymentDeclinedError | PaymentOutcomeUnknown:
+    """The error for a money-moving call whose answer says ``is_success: false``.
+
+    When the answer's ``is_success`` could not be read (a value of another type, kept in
+    ``result.decode_problems``), nobody knows whether the money moved: for ``request``
+    that is a :class:`PaymentOutcomeUnknown`, which the same idempotency key resolves,
+    never a decline that a caller might retry with a new key.
+    """
+    if request is not None and "is_success" in result.decode_problems:
+        assert request.idempotency_key is not None  # every money-moving row is keyed
+        return PaymentOutcomeUnknown(
+            f"the {label} answer's is_success cannot be read "
+            f"({result.decode_problems['is_success']}); call {request.call} again with "
+            "the same idempotency_key, or get the payment",
+            idempotency_key=request.idempotency_key,
+            external_id=request.external_id,
+            transaction_id=result.transaction_id,
+        )
     result = _redacted_result(result, secrets)
     code = normalise_code(result.error_code)
     detail = result.message or f"the {label} was declined"

@@ -37,7 +37,7 @@ import signal
 import sys
 import textwrap
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
@@ -135,14 +135,15 @@ def to_json(value: Any, *, drop_none: bool = False) -> Any:
     """JSON-ready data for a model: snake_case keys, enums by value, ISO timestamps.
 
     Integral ``Decimal`` values print as integers, others as strings (never as a float).
-    ``unknown_fields`` appear only when the service sent some. With ``drop_none`` a
-    model's fields that are ``None`` (the answer did not carry them) are left out.
+    ``unknown_fields`` and ``decode_problems`` appear only when there are some. With
+    ``drop_none`` a model's fields that are ``None`` (the answer did not carry them) are
+    left out.
     """
     if attrs.has(type(value)):
         out: dict[str, Any] = {}
         for field in attrs.fields(type(value)):
             item = getattr(value, field.name)
-            if field.name == "unknown_fields" and not item:
+            if field.name in ("unknown_fields", "decode_problems") and not item:
                 continue
             if drop_none and item is None:
                 continue
@@ -154,7 +155,7 @@ def to_json(value: Any, *, drop_none: bool = False) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else str(value)
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {str(key): to_json(item, drop_none=drop_none) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_json(item, drop_none=drop_none) for item in value]
