@@ -105,9 +105,9 @@ class SecretText(str):
         return f"'{REDACTED}'"
 
 
-def _digit_free(secret: str) -> re.Pattern[str]:
-    # A short number (a CVV) is masked only where it stands alone: "837", never the
-    # "837" inside an amount or an id.
+def _standing_alone(secret: str) -> re.Pattern[str]:
+    # A short value (a CVV, a test's one-letter token) is masked only where it stands
+    # alone: "837", never the "837" inside an amount or an id, nor every "t" of a text.
     return re.compile(rf"(?<![0-9A-Za-z]){re.escape(secret)}(?![0-9A-Za-z])")
 
 
@@ -115,13 +115,13 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     """Return ``text`` with card numbers, CVVs, secrets, tokens and bearer headers masked.
 
     ``secrets`` are exact values (a client secret, a token, the card number and CVV a
-    request sent) that must not appear at all; a value of at most four digits (a CVV)
-    is masked where it is not part of a longer number.
+    request sent) that must not appear at all; a value shorter than eight characters (a
+    CVV) is masked where it is not part of a longer word or number.
     """
     for secret in secrets:
         if secret and secret in text:
-            if len(secret) <= 4 and secret.isdigit():
-                text = _digit_free(secret).sub(REDACTED, text)
+            if len(secret) < 8:
+                text = _standing_alone(secret).sub(REDACTED, text)
             else:
                 text = text.replace(secret, REDACTED)
     patterns = _patterns()

@@ -81,6 +81,15 @@ def test_redact_text_masks_a_sent_cvv_only_where_it_stands_alone() -> None:
     assert text == "cvv *** rejected; amount 18370, id a837b"
 
 
+def test_redact_text_masks_a_short_secret_only_where_it_stands_alone() -> None:
+    """A test's one-letter token is masked as a word of its own, not in every word."""
+    text = redact_text("the payment was declined; token t", secrets=["t"])
+    assert text == "the payment was declined; token ***"
+    assert redact_text("the secret sk_live_1 leaked", secrets=["sk_live_1"]) == (
+        "the secret *** leaked"
+    )
+
+
 def test_redact_data_masks_card_and_secret_keys_whatever_their_spelling() -> None:
     """Values under number/cardNumber/cvv/client_secret/... are masked whole, texts redacted."""
     data = {
