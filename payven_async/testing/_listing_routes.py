@@ -41,6 +41,16 @@ from multidict import MultiMapping
 
 from .. import _listing_models as lm
 from .._hooks import lenient_enum_hook, to_datetime
+
+# The filter names are the published spec's, which the client's operation table lists.
+from .._operations import (
+    CHARGEBACK_FILTERS,
+    RECONCILIATION_DETAIL_FILTERS,
+    RECONCILIATION_FILTERS,
+    REFUND_FILTERS,
+    SETTLEMENT_FILTERS,
+    TRANSACTION_FILTERS,
+)
 from ..errors import DecodeError
 from ..models import OperationType
 from ._answers import ProblemError, json_answer
@@ -209,7 +219,7 @@ class ListingRoutes:
 
     async def _transactions(self, request: web.Request) -> web.StreamResponse:
         self.context.authenticate(request)
-        q = _Query(request.query, _TRANSACTION_FILTERS)
+        q = _Query(request.query, TRANSACTION_FILTERS)
         start, end = q.moment("start_date"), q.moment("end_date")
         status = q.member("status", lm.TransactionStatus)
         operation = q.member("operation_type", OperationType)
@@ -294,7 +304,7 @@ class ListingRoutes:
 
     async def _refunds(self, request: web.Request) -> web.StreamResponse:
         self.context.authenticate(request)
-        q = _Query(request.query, _REFUND_FILTERS)
+        q = _Query(request.query, REFUND_FILTERS)
         start, end = q.moment("start_date"), q.moment("end_date")
         status = q.member("status", lm.RefundStatus)
         q.member("reason_code", _reason_codes())
@@ -323,7 +333,7 @@ class ListingRoutes:
 
     async def _settlements(self, request: web.Request) -> web.StreamResponse:
         self.context.authenticate(request)
-        q = _Query(request.query, _SETTLEMENT_FILTERS)
+        q = _Query(request.query, SETTLEMENT_FILTERS)
         start, end = q.day("start_date"), q.day("end_date")
         status = q.member("status", lm.SettlementStatus)
         bank_code = q.text("bank_code")
@@ -344,7 +354,7 @@ class ListingRoutes:
 
     async def _chargebacks(self, request: web.Request) -> web.StreamResponse:
         self.context.authenticate(request)
-        q = _Query(request.query, _CHARGEBACK_FILTERS)
+        q = _Query(request.query, CHARGEBACK_FILTERS)
         start, end = q.moment("start_date"), q.moment("end_date")
         status = q.member("status", lm.ChargebackStatus)
         transaction_id = q.text("transaction_id")
@@ -404,7 +414,7 @@ class ListingRoutes:
 
     async def _reconciliation_list(self, request: web.Request) -> web.StreamResponse:
         self.context.authenticate(request)
-        q = _Query(request.query, _RECONCILIATION_FILTERS)
+        q = _Query(request.query, RECONCILIATION_FILTERS)
         scope = q.member("scope", lm.ReconciliationScope)
         period = q.member("period", lm.ReconciliationPeriod)
         overall = q.member("overall_status", lm.ReconciliationOverallStatus)
@@ -428,7 +438,7 @@ class ListingRoutes:
     async def _details(self, request: web.Request) -> web.StreamResponse:
         self.context.authenticate(request)
         run = self.reconciliations.get(request.match_info["id"])
-        q = _Query(request.query, _DETAIL_FILTERS)
+        q = _Query(request.query, RECONCILIATION_DETAIL_FILTERS)
         discrepancy = q.member("discrepancy", lm.DiscrepancyType)
         detail_status = q.member("detail_status", lm.ReconciliationDetailStatus)
         only_pending = q.flag("only_pending")
@@ -538,43 +548,3 @@ _TEXT_FILTERS = (
     "connector_configuration_id",
     "search_term",
 )
-_TRANSACTION_FILTERS = (
-    "start_date",
-    "end_date",
-    "status",
-    "operation_type",
-    "payment_type",
-    "secure_type",
-    "card_schema_type",
-    "card_type",
-    "installment_count",
-    "min_amount",
-    "max_amount",
-    *_TEXT_FILTERS,
-)
-_REFUND_FILTERS = (
-    "start_date",
-    "end_date",
-    "status",
-    "reason_code",
-    "refund_type",
-    "merchant_id",
-    "external_merchant_id",
-    "min_amount",
-    "max_amount",
-    "sla_breached",
-    "search_term",
-)
-_SETTLEMENT_FILTERS = ("merchant_id", "bank_code", "status", "start_date", "end_date")
-_CHARGEBACK_FILTERS = ("status", "transaction_id", "start_date", "end_date")
-_RECONCILIATION_FILTERS = (
-    "scope",
-    "connector_config_id",
-    "merchant_id",
-    "bank_code",
-    "period",
-    "overall_status",
-    "start_date",
-    "end_date",
-)
-_DETAIL_FILTERS = ("discrepancy", "detail_status", "only_pending")
