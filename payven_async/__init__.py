@@ -53,6 +53,7 @@ from .models import (
     PaymentResult,
     PayRequest,
     QueryOutcome,
+    ResponseMeta,
     Token,
 )
 
@@ -113,6 +114,7 @@ __all__ = [
     "RefundReasonCode",
     "RefundRequest",
     "Request",
+    "ResponseMeta",
     "RetryDetails",
     "RunningEventLoopError",
     "ServerError",

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import AsyncGenerator, Awaitable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import _operations as ops, _validate as validate
+from . import _logging, _operations as ops, _validate as validate
 from ._aiohttp import AiohttpTransport
 from ._batch import ProgressHook, TransactionIds, stream_outcomes
 from ._config import ClientConfig, Environment, Timeout, build_config
@@ -70,6 +70,22 @@ class PayvenClient:
     :class:`~payven_async.RetryDetails` before every retry, e.g. to log or count them.
     ``transport`` replaces HTTP altogether, e.g. with a
     :class:`~payven_async.MemoryTransport` that answers from a function in tests.
+
+    ``proxy`` is an HTTP proxy's URL (``http://user:pass@proxy:3128``) for every
+    request; ``trust_env=True`` lets aiohttp read ``HTTPS_PROXY`` / ``HTTP_PROXY`` /
+    ``NO_PROXY`` (and ``~/.netrc``) from the environment, which is ignored otherwise.
+    With ``session=`` none of ``ssl_context``, ``ca_bundle``, ``proxy``, ``trust_env``
+    may be given: your session's settings apply, so they would be ignored (a
+    :class:`ConfigurationError` says so).
+
+    ``instrument=True`` (or a ``tracer_provider`` / ``meter_provider``) makes a span
+    per call and records metrics through OpenTelemetry (``pip install
+    'payven[otel]'``); the global providers are used unless you pass your own.
+
+    Every method takes ``extra_headers``, headers of yours for that call (a tenant
+    id, your own ``X-Correlation-Id``); it may not set ``Authorization``,
+    ``Idempotency-Key``, ``Content-Type``, ``Content-Length`` or ``Host``.
+    Results and errors carry ``.meta`` (:class:`~payven_async.ResponseMeta`).
     """
 
     def __init__(
@@ -89,6 +105,11 @@ class PayvenClient:
         connection_limit: int = 100,
         on_retry: OnRetry | Iterable[OnRetry] | None = None,
         transport: Transport | None = None,
+        proxy: str | None = None,
+        trust_env: bool = False,
+        instrument: bool = False,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
     ) -> None:
         self._config: ClientConfig = build_config(
             client_id=client_id,
@@ -102,13 +123,40 @@ class PayvenClient:
             ssl_context=ssl_context,
             ca_bundle=ca_bundle,
         )
+        _logging.configure_from_env()
+        if session is not None:
+            # Your session decides its own TLS and proxies: these would be ignored.
+            given = [
+                name
+                for name, value in (
+                    ("ssl_context", ssl_context),
+                    ("ca_bundle", ca_bundle),
+                    ("proxy", proxy),
+                    ("trust_env", trust_env or None),
+                    ("transport", transport),
+                )
+                if value is not None
+            ]
+            if given:
+                raise ConfigurationError(
+                    f"session= is your own aiohttp session: configure it yourself instead "
+                    f"of passing {', '.join(n + '=' for n in given)}"
+                )
         if transport is None:
-            transport = AiohttpTransport(self._config, session, connection_limit=connection_limit)
-        elif session is not None:
-            raise ConfigurationError("pass session= or transport=, not both")
+            transport = AiohttpTransport(
+                self._config,
+                session,
+                connection_limit=connection_limit,
+                proxy=validate.proxy_url(proxy),
+                trust_env=trust_env,
+            )
         self._transport = transport
         hooks = () if on_retry is None else (on_retry,) if callable(on_retry) else on_retry
         self._pipeline = Pipeline(self._config, transport, on_retry=hooks)
+        if instrument or tracer_provider is not None or meter_provider is not None:
+            from ._telemetry import Telemetry  # only then: OpenTelemetry is an extra
+
+            self._pipeline.telemetry = Telemetry(tracer_provider, meter_provider)
         self._tokens = self._pipeline.tokens
         self._vpos_url = self._config.vpos_url
 
@@ -152,6 +200,7 @@ class PayvenClient:
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> PaymentResult:
         """Pay a checkout session with a card (``POST /checkout/sessions/{id}/pay``).
 
@@ -168,6 +217,7 @@ class PayvenClient:
             body=request,
             idempotency_key=idempotency_key,
             authorization=self._tokens.valid_bearer(),
+            extra_headers=extra_headers,
         )
         return await self._pipeline.run(ops.PAY, prepared, timeout=timeout, max_retries=max_retries)
 
@@ -178,6 +228,7 @@ class PayvenClient:
         order_id: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> PaymentQuery:
         """Query a payment: Payven's record and the bank's (``GET /payments/{id}/query``)."""
         # prepare and run written out, not through _call: a Python call less per query.
@@ -186,6 +237,7 @@ class PayvenClient:
             transaction_id,
             query=None if order_id is None else {"order_id": order_id},
             authorization=self._tokens.valid_bearer(),
+            extra_headers=extra_headers,
         )
         return await self._pipeline.run(
             ops.QUERY, prepared, timeout=timeout, max_retries=max_retries
@@ -198,6 +250,7 @@ class PayvenClient:
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> CheckoutSession:
         """Create a hosted-checkout session (``POST /checkout/sessions``) to pay."""
         return await self._call(
@@ -206,6 +259,7 @@ class PayvenClient:
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def get_checkout_session(
@@ -214,10 +268,15 @@ class PayvenClient:
         *,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> CheckoutSession:
         """Fetch a checkout session and its status (``GET /checkout/sessions/{id}``)."""
         return await self._call(
-            ops.GET_CHECKOUT_SESSION, session_id, timeout=timeout, max_retries=max_retries
+            ops.GET_CHECKOUT_SESSION,
+            session_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     def query_many(
@@ -231,6 +290,7 @@ class PayvenClient:
         progress: ProgressHook | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncGenerator[QueryOutcome, None]:
         """Query many payments concurrently, yielding one :class:`QueryOutcome` per id.
 
@@ -243,10 +303,14 @@ class PayvenClient:
         ``rate_limit`` caps the batch at that many requests per second. When the server
         answers 429, or reports ``X-RateLimit-Remaining: 0``, the whole batch pauses
         once until the time it names, then goes on; the ids concerned are retried.
+
+        ``extra_headers`` go with every query of the batch (checked once, up front).
         """
         problems = validate.check_batch(concurrency, rate_limit)
         if max_retries is not None:
             problems += validate.retries_problems(max_retries)
+        if extra_headers is not None:
+            ops.extra_headers_problems(extra_headers, problems)
         validate.raise_if(problems)
         throttle = Throttle(rate_limit)
         self._transport.reserve(concurrency)
@@ -255,7 +319,9 @@ class PayvenClient:
         def query_one(transaction_id: str) -> Awaitable[PaymentQuery]:
             # Not an async def: the coroutine is run's own, one frame less per id.
             bearer = tokens.valid_bearer()
-            prepared = query.prepare(vpos_url, transaction_id, authorization=bearer)
+            prepared = query.prepare(
+                vpos_url, transaction_id, authorization=bearer, extra_headers=extra_headers
+            )
             return run(query, prepared, timeout=timeout, max_retries=max_retries, throttle=throttle)
 
         return stream_outcomes(
@@ -280,6 +346,7 @@ class PayvenClient:
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> PaymentResult:
         """Take a direct (Non-3D) payment, or a pre-auth (``POST /payments``).
 
@@ -295,6 +362,7 @@ class PayvenClient:
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def init_3ds(
@@ -304,6 +372,7 @@ class PayvenClient:
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> PaymentResult:
         """Start a 3-D Secure payment (``POST /payments/3d/init``).
 
@@ -323,6 +392,7 @@ class PayvenClient:
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def complete_3ds(
@@ -333,6 +403,7 @@ class PayvenClient:
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> PaymentResult:
         """Complete a 3-D Secure payment after the bank's page (``POST /payments/3d/complete``).
 
@@ -354,6 +425,7 @@ class PayvenClient:
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def get_payment(
@@ -362,6 +434,7 @@ class PayvenClient:
         *,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> PaymentResult:
         """A payment's current state as Payven records it (``GET /payments/{id}``).
 
@@ -371,7 +444,11 @@ class PayvenClient:
         ``provider_error_code`` set. Raises :class:`NotFoundError` for an unknown id.
         """
         return await self._call(
-            ops.GET_PAYMENT, transaction_id, timeout=timeout, max_retries=max_retries
+            ops.GET_PAYMENT,
+            transaction_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def get_payment_history(
@@ -381,6 +458,7 @@ class PayvenClient:
         order_id: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> PaymentHistory:
         """A payment's steps, oldest first (``GET /payments/{id}/history``)."""
         return await self._call(
@@ -389,6 +467,7 @@ class PayvenClient:
             query={"order_id": order_id},
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     # --- after the payment ------------------------------------------------------------
@@ -401,6 +480,7 @@ class PayvenClient:
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> PaymentResult:
         """Refund part or all of a payment (``POST /payments/{id}/refund``).
 
@@ -423,6 +503,7 @@ class PayvenClient:
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def void(
@@ -433,6 +514,7 @@ class PayvenClient:
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> PaymentResult:
         """Cancel a whole payment before the day's settlement (``POST /payments/{id}/void``).
 
@@ -451,6 +533,7 @@ class PayvenClient:
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def capture(
@@ -461,6 +544,7 @@ class PayvenClient:
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> PaymentResult:
         """Turn a pre-auth into a charge (``POST /payments/{id}/capture``).
 
@@ -480,6 +564,7 @@ class PayvenClient:
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     # --- plumbing -----------------------------------------------------------------
@@ -493,6 +578,7 @@ class PayvenClient:
         idempotency_key: str | None = None,
         timeout: float | Timeout | None,
         max_retries: int | None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Awaitable[T]:
         """Prepare ``operation``'s request (checked, before any I/O) and run it.
 
@@ -505,5 +591,6 @@ class PayvenClient:
             query=query,
             idempotency_key=idempotency_key,
             authorization=self._tokens.valid_bearer(),
+            extra_headers=extra_headers,
         )
         return self._pipeline.run(operation, prepared, timeout=timeout, max_retries=max_retries)

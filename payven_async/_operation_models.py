@@ -19,7 +19,7 @@ import attrs
 
 # The names the annotations below use must be importable here: cattrs resolves them
 # in this module's namespace.
-from .models import Address, BasketItem, Buyer, Card, Money, OperationType, _Input, _Model
+from .models import Address, BasketItem, Buyer, Card, Money, OperationType, _Answer, _Input, _Model
 
 __all__ = [
     "CaptureRequest",
@@ -175,7 +175,7 @@ class PaymentHistoryEntry(_Model):
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
-class PaymentHistory(_Model):
+class PaymentHistory(_Answer):
     """The answer to ``GET /payments/{transaction_id}/history`` (``OrderHistoryDto``).
 
     ``internal_history`` is Payven's own record of the payment's steps, oldest first;

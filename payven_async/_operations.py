@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -50,6 +51,7 @@ __all__ = [
     "COMPLETE_3DS",
     "CREATE_CHECKOUT_SESSION",
     "CREATE_PAYMENT",
+    "FORBIDDEN_HEADERS",
     "GET_CHECKOUT_SESSION",
     "GET_PAYMENT",
     "GET_PAYMENT_HISTORY",
@@ -64,6 +66,7 @@ __all__ = [
     "ModelRef",
     "Operation",
     "Retry",
+    "extra_headers_problems",
     "new_idempotency_key",
 ]
 
@@ -177,6 +180,7 @@ class Operation(Generic[T]):
         query: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         authorization: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Request:
         """Check every input and build the request; raise one error listing every problem.
 
@@ -185,10 +189,14 @@ class Operation(Generic[T]):
         caller's key for a keyed row (a fresh one is made when it is None).
         ``authorization`` is the ``Authorization`` header's value when the caller holds
         a valid token now: the pipeline then sends this very request, instead of a
-        copy with the header added (5k instructions a call).
+        copy with the header added (5k instructions a call). ``extra_headers`` are
+        the caller's own headers for this call (see :func:`extra_headers_problems`).
+        A caller's ``X-Correlation-Id`` (in ``extra_headers``) goes with every attempt;
+        without one, the pipeline adds one to the call's later attempts (see ``_meta``).
         """
         literals = self.literals
         problems: list[Problem] = []
+        extra = None if extra_headers is None else _extra_headers(extra_headers, problems)
         if len(ids) == 1 and not query and type(ids[0]) is str and _plain(ids[0]) is not None:
             # The usual call: one id, valid and its own path segment, no query.
             url = f"{base_url}{literals[0]}{ids[0]}{literals[1]}"
@@ -207,6 +215,8 @@ class Operation(Generic[T]):
             headers: dict[str, str] = (
                 {} if authorization is None else {"Authorization": authorization}
             )
+            if extra is not None:
+                headers.update(extra)
             return _new(
                 Request, (self.method, url, headers, None, self.name, False, None, None, None, 1)
             )
@@ -226,6 +236,8 @@ class Operation(Generic[T]):
             headers["Idempotency-Key"] = idempotency_key
         if authorization is not None:
             headers["Authorization"] = authorization
+        if extra is not None:
+            headers.update(extra)
         try:
             payload = dumps(data)
         except UnicodeEncodeError:
@@ -308,6 +320,46 @@ class Operation(Generic[T]):
         if self.body_ids:
             data = {**dict(zip(self.id_names, ids, strict=True)), **data}
         return data
+
+
+#: Headers ``extra_headers=`` may not set: the client's own, which a call's other
+#: arguments control (``idempotency_key=``) or which the transport manages.
+FORBIDDEN_HEADERS = frozenset(
+    {"authorization", "idempotency-key", "content-type", "content-length", "host"}
+)
+
+
+def _extra_headers(headers: Any, problems: list[Problem]) -> dict[str, str] | None:
+    """The caller's ``extra_headers``, checked (problems appended); None when empty.
+
+    Names and values must be text, a name a token of letters, digits and ``-``, a
+    value free of line breaks (no header injection); none of :data:`FORBIDDEN_HEADERS`.
+    A caller's ``X-Correlation-Id`` (any case) replaces the client's own.
+    """
+    if not isinstance(headers, Mapping):
+        problems.append(Problem("extra_headers", "must be a mapping of header names to text"))
+        return None
+    extra: dict[str, str] = {}
+    for name, value in headers.items():
+        where = f"extra_headers[{name!r}]"
+        if type(name) is not str or not _HEADER_NAME(name):
+            problems.append(Problem(where, "must be a header name (letters, digits, '-')"))
+        elif name.lower() in FORBIDDEN_HEADERS:
+            advice = " (use idempotency_key=)" if name.lower() == "idempotency-key" else ""
+            problems.append(Problem(where, f"the client sets this header itself{advice}"))
+        elif type(value) is not str or "\r" in value or "\n" in value or "\0" in value:
+            problems.append(Problem(where, "must be text without line breaks"))
+        else:
+            extra["X-Correlation-Id" if name.lower() == "x-correlation-id" else name] = value
+    return extra or None
+
+
+def extra_headers_problems(headers: Any, problems: list[Problem]) -> None:
+    """Append the problems of a call's ``extra_headers`` (see :func:`_extra_headers`)."""
+    _extra_headers(headers, problems)
+
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$%&'*+.^_`|~-]{0,127}").fullmatch
 
 
 # The UUID variant digit ("8", "9", "a" or "b") for each hex digit's low two bits.

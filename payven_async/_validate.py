@@ -33,7 +33,7 @@ import attrs
 
 from . import _rules as rules
 from ._rules import luhn_valid
-from .errors import Problem, ValidationError
+from .errors import ConfigurationError, Problem, ValidationError
 from .models import Address, BasketItem, Buyer, Card, Money, OperationType, PayRequest
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "id_problems",
     "luhn_valid",
     "pay_problems",
+    "proxy_url",
     "raise_if",
     "refund_problems",
     "retries_problems",
@@ -71,6 +72,23 @@ def _words(code: str, overrides: Mapping[str, str] | None = None) -> str:
     if overrides is not None and code in overrides:
         return overrides[code]
     return rules.CODES[code]
+
+
+def proxy_url(proxy: str | None) -> str | None:
+    """A ``proxy=`` URL, checked: ``http://`` or ``https://`` and a host (or None)."""
+    if proxy is None:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(proxy) if isinstance(proxy, str) else None
+        ok = parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok:
+        # Never echo it: a proxy URL may carry a password.
+        raise ConfigurationError("proxy must be an http:// or https:// URL with a host")
+    return proxy
 
 
 def raise_if(problems: list[Problem]) -> None:

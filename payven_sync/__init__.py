@@ -46,6 +46,7 @@ from payven_async import (
     QueryOutcome as QueryOutcome,
     RateLimitError as RateLimitError,
     Request as Request,
+    ResponseMeta as ResponseMeta,
     RetryDetails as RetryDetails,
     RunningEventLoopError as RunningEventLoopError,
     ServerError as ServerError,

@@ -117,6 +117,11 @@ class PayvenClient:
         connection_limit: int = 100,
         on_retry: OnRetry | Iterable[OnRetry] | None = None,
         transport: Transport | None = None,
+        proxy: str | None = None,
+        trust_env: bool = False,
+        instrument: bool = False,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
     ) -> None:
         # Built here, in the caller's thread, so that configuration errors surface now.
         # It opens nothing: its aiohttp session is created by its first request, which
@@ -135,6 +140,11 @@ class PayvenClient:
             connection_limit=connection_limit,
             on_retry=on_retry,
             transport=transport,
+            proxy=proxy,
+            trust_env=trust_env,
+            instrument=instrument,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
         )
         self._portal = Portal(self._client.aclose)
         # A client dropped (or alive at exit) without close() still stops its thread.
