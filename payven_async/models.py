@@ -196,13 +196,12 @@ class ResponseMeta:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # An aiohttp answer's headers cannot be pickled: a plain copy of them is.
-        headers = MappingProxyType(dict(self.headers.items()))
         return (
-            ResponseMeta,
+            _rebuilt_meta,
             (
                 self.correlation_id,
                 self.status,
-                headers,
+                list(self.headers.items()),
                 self.idempotent_replayed,
                 self.attempts,
                 self.elapsed,
@@ -210,6 +209,15 @@ class ResponseMeta:
                 self.idempotency_key,
             ),
         )
+
+
+def _rebuilt_meta(
+    correlation_id: str | None, status: int | None, headers: list[tuple[str, str]], *rest: Any
+) -> ResponseMeta:
+    """A unpickled :class:`ResponseMeta`, its headers case-insensitive again."""
+    from ._http import Headers  # on unpickling only: models load no wire code
+
+    return ResponseMeta(correlation_id, status, Headers(headers), *rest)
 
 
 class _Answer(_Model):
