@@ -560,3 +560,33 @@ def test_the_sync_client_takes_the_same_connection_options() -> None:
     assert {"proxy", "trust_env", "connection_limit", "ssl_context", "ca_bundle"} <= sync
     assert {"instrument", "tracer_provider", "meter_provider"} <= sync
     assert set(inspect.signature(PayvenClient).parameters) - sync == {"session"}
+
+
+# --- PAYVEN_WEBHOOK_SECRET ----------------------------------------------------------------------
+
+
+def test_verify_webhook_reads_the_secret_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With no secret passed, PAYVEN_WEBHOOK_SECRET (comma-separated while rotating) is used."""
+    import json
+
+    from payven_async import WebhookVerificationError, sign_webhook, verify_webhook
+
+    body = json.dumps({"id": "evt_1", "type": "payment.completed", "data": {}}).encode()
+    headers = {"X-Payven-Timestamp": "", "X-Payven-Signature": ""}
+    headers["X-Payven-Timestamp"], headers["X-Payven-Signature"] = _signed(
+        sign_webhook(body, "whsec_new")
+    )
+    monkeypatch.setenv("PAYVEN_WEBHOOK_SECRET", "whsec_old, whsec_new")
+    assert verify_webhook(body, headers).type == "payment.completed"
+    monkeypatch.setenv("PAYVEN_WEBHOOK_SECRET", "whsec_other")
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook(body, headers)
+    monkeypatch.delenv("PAYVEN_WEBHOOK_SECRET")
+    with pytest.raises(ConfigurationError, match="PAYVEN_WEBHOOK_SECRET"):
+        verify_webhook(body, headers)
+
+
+def _signed(headers: Any) -> tuple[str, str]:
+    return headers["X-Payven-Timestamp"], headers["X-Payven-Signature"]
