@@ -69,10 +69,19 @@ if TYPE_CHECKING:  # what type checkers see of the names in _lazy.LAZY (a test p
         ThreeDSInitRequest,
         VoidRequest,
     )
+    from ._webhook_models import (
+        Acknowledged,
+        WebhookDeliveryLog,
+        WebhookDeliveryLogList,
+        WebhookSubscription,
+        WebhookSubscriptionList,
+        WebhookSubscriptionRequest,
+    )
     from .webhooks import WebhookEvent, WebhookPaymentData, sign_webhook, verify_webhook
 
 __all__ = [
     "APIError",
+    "Acknowledged",
     "Address",
     "Answer",
     "AuthenticationError",
@@ -125,8 +134,13 @@ __all__ = [
     "TransportError",
     "ValidationError",
     "VoidRequest",
+    "WebhookDeliveryLog",
+    "WebhookDeliveryLogList",
     "WebhookEvent",
     "WebhookPaymentData",
+    "WebhookSubscription",
+    "WebhookSubscriptionList",
+    "WebhookSubscriptionRequest",
     "WebhookVerificationError",
     "__version__",
     "sign_webhook",

@@ -43,6 +43,13 @@ if TYPE_CHECKING:
         ThreeDSInitRequest,
         VoidRequest,
     )
+    from ._webhook_models import (
+        Acknowledged,
+        WebhookDeliveryLogList,
+        WebhookSubscription,
+        WebhookSubscriptionList,
+        WebhookSubscriptionRequest,
+    )
 
 __all__ = ["PayvenClient"]
 
@@ -562,6 +569,147 @@ class PayvenClient:
             transaction_id,
             body=request,
             idempotency_key=idempotency_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+
+    # --- webhook subscriptions ---------------------------------------------------------
+
+    async def create_webhook(
+        self,
+        request: WebhookSubscriptionRequest,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> WebhookSubscription:
+        """Subscribe a URL to webhook events (``POST /webhooks``).
+
+        The answer's ``secret`` (``whsec_…``) signs the deliveries: store it now, it is
+        shown once (``verify_webhook`` reads it from ``PAYVEN_WEBHOOK_SECRET`` too).
+        """
+        return await self._call(
+            ops.CREATE_WEBHOOK,
+            body=request,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+
+    async def list_webhooks(
+        self,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> WebhookSubscriptionList:
+        """The account's webhook subscriptions (``GET /webhooks``), iterable."""
+        return await self._call(
+            ops.LIST_WEBHOOKS, timeout=timeout, max_retries=max_retries, extra_headers=extra_headers
+        )
+
+    async def get_webhook(
+        self,
+        webhook_id: str,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> WebhookSubscription:
+        """One webhook subscription (``GET /webhooks/{id}``); NotFoundError if unknown."""
+        return await self._call(
+            ops.GET_WEBHOOK,
+            webhook_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+
+    async def update_webhook(
+        self,
+        webhook_id: str,
+        request: WebhookSubscriptionRequest,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Acknowledged:
+        """Replace a subscription's URL, events, description, retries (``PUT /webhooks/{id}``).
+
+        The service answers 204 with no body: the result only carries ``.meta``.
+        """
+        return await self._call(
+            ops.UPDATE_WEBHOOK,
+            webhook_id,
+            body=request,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+
+    async def delete_webhook(
+        self,
+        webhook_id: str,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Acknowledged:
+        """Delete a subscription (``DELETE /webhooks/{id}``). Never retried: a repeat
+        that had worked would answer 404."""
+        return await self._call(
+            ops.DELETE_WEBHOOK,
+            webhook_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+
+    async def rotate_webhook_secret(
+        self,
+        webhook_id: str,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> WebhookSubscription:
+        """A new signing secret (``POST /webhooks/{id}/rotate-secret``), in ``secret``.
+
+        The old secret stays valid for 24 hours: verify with both meanwhile
+        (``verify_webhook(body, headers, [new, old])``).
+        """
+        return await self._call(
+            ops.ROTATE_WEBHOOK_SECRET,
+            webhook_id,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+
+    async def list_webhook_deliveries(
+        self,
+        webhook_id: str,
+        *,
+        page: int | None = None,
+        page_size: int | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> WebhookDeliveryLogList:
+        """A page of a subscription's delivery attempts (``GET /webhooks/{id}/deliveries``)."""
+        validate.raise_if(validate.page_problems(page, page_size))
+        return await self._call(
+            ops.LIST_WEBHOOK_DELIVERIES,
+            webhook_id,
+            query={
+                "page": None if page is None else str(page),
+                "page_size": None if page_size is None else str(page_size),
+            },
             timeout=timeout,
             max_retries=max_retries,
             extra_headers=extra_headers,

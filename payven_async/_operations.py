@@ -51,17 +51,24 @@ __all__ = [
     "COMPLETE_3DS",
     "CREATE_CHECKOUT_SESSION",
     "CREATE_PAYMENT",
+    "CREATE_WEBHOOK",
+    "DELETE_WEBHOOK",
     "FORBIDDEN_HEADERS",
     "GET_CHECKOUT_SESSION",
     "GET_PAYMENT",
     "GET_PAYMENT_HISTORY",
+    "GET_WEBHOOK",
     "INIT_3DS",
+    "LIST_WEBHOOKS",
+    "LIST_WEBHOOK_DELIVERIES",
     "OPERATIONS",
     "PAY",
     "QUERY",
     "REFRESH",
     "REFUND",
+    "ROTATE_WEBHOOK_SECRET",
     "TOKEN",
+    "UPDATE_WEBHOOK",
     "VOID",
     "ModelRef",
     "Operation",
@@ -99,19 +106,21 @@ class Retry(enum.Enum):
 class ModelRef:
     """A model of :mod:`._operation_models`, named here and loaded on first use."""
 
-    __slots__ = ("_model", "name")
+    __slots__ = ("_model", "home", "name")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, home: str = "_operation_models") -> None:
         self.name = name
+        self.home = home
         self._model: type | None = None
 
     def get(self) -> type:
         """The model class (its module is imported the first time)."""
         model = self._model
         if model is None:
-            from . import _operation_models
+            import importlib
 
-            model = self._model = getattr(_operation_models, self.name)
+            module = importlib.import_module(f"{__package__}.{self.home}")
+            model = self._model = getattr(module, self.name)
         return model
 
     def __repr__(self) -> str:
@@ -143,7 +152,7 @@ class Operation(Generic[T]):
     """
 
     name: str
-    method: Literal["GET", "POST"]
+    method: Literal["GET", "POST", "PUT", "DELETE"]
     path: str
     response: type[T] | ModelRef
     request: type | ModelRef | None = None
@@ -509,6 +518,59 @@ CAPTURE: Operation[PaymentResult] = Operation(
     body_ids=("transaction_id",),
 )
 
+# --- webhook subscriptions (generation B's /api/v1/webhooks) ----------------------------
+
+_WEBHOOKS = "/api/v1/webhooks"
+_W = "_webhook_models"
+
+CREATE_WEBHOOK: Operation[Any] = Operation(
+    "create_webhook",
+    "POST",
+    _WEBHOOKS,
+    ModelRef("WebhookSubscription", _W),
+    request=ModelRef("WebhookSubscriptionRequest", _W),
+    check=validate.webhook_subscription_problems,
+    retry=Retry.KEYED,
+)
+LIST_WEBHOOKS: Operation[Any] = Operation(
+    "list_webhooks", "GET", _WEBHOOKS, ModelRef("WebhookSubscriptionList", _W)
+)
+GET_WEBHOOK: Operation[Any] = Operation(
+    "get_webhook", "GET", f"{_WEBHOOKS}/{{id}}", ModelRef("WebhookSubscription", _W)
+)
+UPDATE_WEBHOOK: Operation[Any] = Operation(
+    "update_webhook",
+    "PUT",
+    f"{_WEBHOOKS}/{{id}}",
+    ModelRef("Acknowledged", _W),
+    request=ModelRef("WebhookSubscriptionRequest", _W),
+    check=validate.webhook_subscription_problems,
+    body_ids=("id",),  # UpdateWebhookCommand repeats the id
+)
+DELETE_WEBHOOK: Operation[Any] = Operation(
+    "delete_webhook",
+    "DELETE",
+    f"{_WEBHOOKS}/{{id}}",
+    ModelRef("Acknowledged", _W),
+    retry=Retry.NEVER,  # a repeated delete that had worked would answer 404
+)
+ROTATE_WEBHOOK_SECRET: Operation[Any] = Operation(
+    "rotate_webhook_secret",
+    "POST",
+    f"{_WEBHOOKS}/{{id}}/rotate-secret",
+    ModelRef("WebhookSubscription", _W),
+    request=dict,
+    optional_body=True,  # no body of its own: {} carries the Idempotency-Key's request
+    retry=Retry.KEYED,
+)
+LIST_WEBHOOK_DELIVERIES: Operation[Any] = Operation(
+    "list_webhook_deliveries",
+    "GET",
+    f"{_WEBHOOKS}/{{id}}/deliveries",
+    ModelRef("WebhookDeliveryLogList", _W),
+    query=("page", "page_size"),
+)
+
 #: Every operation, by name.
 OPERATIONS: Mapping[str, Operation[Any]] = MappingProxyType(
     {
@@ -528,6 +590,13 @@ OPERATIONS: Mapping[str, Operation[Any]] = MappingProxyType(
             REFUND,
             VOID,
             CAPTURE,
+            CREATE_WEBHOOK,
+            LIST_WEBHOOKS,
+            GET_WEBHOOK,
+            UPDATE_WEBHOOK,
+            DELETE_WEBHOOK,
+            ROTATE_WEBHOOK_SECRET,
+            LIST_WEBHOOK_DELIVERIES,
         )
     }
 )

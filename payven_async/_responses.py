@@ -223,12 +223,24 @@ def error_from_answer(answer: Answer, *, secrets: Iterable[str] = ()) -> APIErro
 
 
 def decode_answer(answer: Answer, cls: type[T], *, secrets: Iterable[str] = ()) -> T:
-    """Decode a 2xx answer into ``cls``; an envelope saying ``isSuccess: false`` raises."""
-    data, envelope = unwrap_envelope(decode_json(answer.body))
+    """Decode a 2xx answer into ``cls``; an envelope saying ``isSuccess: false`` raises.
+
+    A JSON array decodes into a list model's ``items`` (the webhook lists); an empty
+    204 into a model that needs no field (an update's or a delete's acknowledgement).
+    """
+    try:
+        payload = decode_json(answer.body)
+    except DecodeError:
+        if answer.status == 204 and not answer.body:
+            return structure({}, cls)
+        raise
+    data, envelope = unwrap_envelope(payload)
     if envelope is not None and type(data) is not dict and _envelope_failed(envelope):
         raise error_from_payload(answer.status, envelope, headers=answer.headers, secrets=secrets)
     if data is None:
         raise DecodeError(f"the answer carries no {cls.__name__}")
+    if type(data) is list:
+        data = {"items": data}
     return structure(data, cls)
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "complete_3ds_problems",
     "id_problems",
     "luhn_valid",
+    "page_problems",
     "pay_problems",
     "proxy_url",
     "raise_if",
@@ -55,6 +56,7 @@ __all__ = [
     "today",
     "unsendable_texts",
     "void_problems",
+    "webhook_subscription_problems",
 ]
 
 #: The refund guide's limit on the free-text ``reason``.
@@ -577,3 +579,31 @@ def unsendable_texts(value: Any, field: str = "request") -> list[Problem]:
             problems += unsendable_texts(item, f"{field}[{index}]")
         return problems
     return []
+
+
+def webhook_subscription_problems(request: Any) -> list[Problem]:
+    """A webhook subscription (create or update): a URL, events, retries 0 to 20."""
+    problems: list[Problem] = []
+    code = rules.url(request.url)
+    if code is not None:
+        problems.append(Problem("url", _words(code)))
+    events = [part.strip() for part in str(request.events).split(",")]
+    if not request.events or not all(events):
+        problems.append(Problem("events", "must name at least one event type, none empty"))
+    retries = request.max_retry_count
+    if retries is not None and not (type(retries) is int and 0 <= retries <= 20):
+        problems.append(Problem("max_retry_count", "must be an int from 0 to 20"))
+    code = None if request.description is None else rules.text(request.description)
+    if code is not None:
+        problems.append(Problem("description", _words(code)))
+    return problems
+
+
+def page_problems(page: Any, page_size: Any) -> list[Problem]:
+    """A list's ``page`` (from 1) and ``page_size`` (1 to 100), when given."""
+    problems: list[Problem] = []
+    if page is not None and not (type(page) is int and page >= 1):
+        problems.append(Problem("page", "must be an int from 1"))
+    if page_size is not None and not (type(page_size) is int and 1 <= page_size <= 100):
+        problems.append(Problem("page_size", "must be an int from 1 to 100"))
+    return problems

@@ -64,6 +64,7 @@ from ._client import PayvenClient as PayvenClient
 
 if TYPE_CHECKING:  # what type checkers see of the names in payven_async._lazy.LAZY
     from payven_async import (
+        Acknowledged as Acknowledged,
         CaptureRequest as CaptureRequest,
         MemoryTransport as MemoryTransport,
         PaymentHistory as PaymentHistory,
@@ -73,8 +74,13 @@ if TYPE_CHECKING:  # what type checkers see of the names in payven_async._lazy.L
         RefundRequest as RefundRequest,
         ThreeDSInitRequest as ThreeDSInitRequest,
         VoidRequest as VoidRequest,
+        WebhookDeliveryLog as WebhookDeliveryLog,
+        WebhookDeliveryLogList as WebhookDeliveryLogList,
         WebhookEvent as WebhookEvent,
         WebhookPaymentData as WebhookPaymentData,
+        WebhookSubscription as WebhookSubscription,
+        WebhookSubscriptionList as WebhookSubscriptionList,
+        WebhookSubscriptionRequest as WebhookSubscriptionRequest,
         sign_webhook as sign_webhook,
         verify_webhook as verify_webhook,
     )

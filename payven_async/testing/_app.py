@@ -37,6 +37,7 @@ from ._ledger import LedgerError
 from ._operations import OperationRoutes
 from ._ratelimit import RateLimiter
 from ._routes import CoreRoutes
+from ._webhooks import Webhooks
 
 __all__ = ["EmulatorApp", "EmulatorRunner", "RecordedRequest"]
 
@@ -61,9 +62,18 @@ class RecordedRequest:
 class EmulatorApp:
     """Builds the aiohttp application: the pipeline, and the routes over ``context``."""
 
-    def __init__(self, context: RouteContext, *, faults: Faults, limiter: RateLimiter) -> None:
+    def __init__(
+        self,
+        context: RouteContext,
+        *,
+        faults: Faults,
+        limiter: RateLimiter,
+        webhooks: Webhooks | None = None,
+    ) -> None:
         #: What the routes work with (ledger, tokens, clock, hooks...).
         self.context = context
+        #: The webhook endpoints the subscription routes manage (no routes without).
+        self.webhooks = webhooks
         self.faults = faults
         self.limiter = limiter
         #: Requests received per route name (``"token"``, ``"pay"``, ...).
@@ -80,6 +90,10 @@ class EmulatorApp:
         app = web.Application(middlewares=[self._pipeline], client_max_size=1024 * 1024)
         CoreRoutes(self.context).register(app.router)
         OperationRoutes(self.context).register(app.router)
+        if self.webhooks is not None:
+            from ._webhook_routes import WebhookRoutes
+
+            WebhookRoutes(self.context, self.webhooks).register(app.router)
         return app
 
     def closing(self) -> None:

@@ -156,7 +156,9 @@ class PayvenEmulator(_Seeding):
             on_payment=self.webhooks.payment_recorded,
             on_event=self.webhooks.emit,
         )
-        self._app = EmulatorApp(context, faults=self.faults, limiter=self._limiter)
+        self._app = EmulatorApp(
+            context, faults=self.faults, limiter=self._limiter, webhooks=self.webhooks
+        )
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
 
