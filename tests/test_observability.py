@@ -354,6 +354,15 @@ def test_importing_the_package_imports_no_opentelemetry() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)  # noqa: S603
 
 
+def test_instrument_without_the_extra_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """instrument=True with no OpenTelemetry installed: a ConfigurationError naming the extra."""
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)
+    with pytest.raises(ConfigurationError, match=r"payven\[otel\]"):
+        PayvenClient("c", "s", "acme", instrument=True)
+
+
 async def test_a_call_is_a_span_with_events_and_metrics(service: Service) -> None:
     """One span per call under the caller's span; retry, attempt, renewal events; metrics."""
     pytest.importorskip("opentelemetry.sdk")
