@@ -30,9 +30,9 @@ from urllib.parse import quote
 import attrs
 
 from . import _rules as rules, _validate as validate
-from ._converters import KeyStyle, encode
+from ._converters import _ENCODERS, KeyStyle, encode
 from ._http import Request
-from ._json import dumps
+from ._json import to_json_text as _to_json
 from .errors import Problem, ValidationError
 from .models import (
     CheckoutSession,
@@ -235,7 +235,12 @@ class Operation(Generic[T]):
                 found = self.check(body)
                 if found:
                     raise ValidationError(found)
-            data = body if self.request is dict else encode(body, self.style)
+            if self.request is dict:
+                data = body
+            else:
+                # encode() written out for a body whose encoder is made: a call less.
+                encoder = _ENCODERS[self.style].get(type(body))
+                data = encode(body, self.style) if encoder is None else encoder(body)
         else:
             data = self._body_data(body, ids, problems)
             if problems:
@@ -248,7 +253,7 @@ class Operation(Generic[T]):
         if extra is not None:
             headers.update(extra)
         try:
-            payload = dumps(data)
+            payload = _to_json(data).encode()  # dumps() written out: a call less
         except UnicodeEncodeError:
             # A text with a lone surrogate: the checks leave finding those to the
             # encoder (see _validate); say which field it was, still before any I/O.
