@@ -248,7 +248,10 @@ class Pipeline:
                     refusal.meta = meta_of(wire, answer, number, time.monotonic() - started)
                     raise refusal
                 # What .meta is built from, on first read (see _meta): a tuple, a store.
-                _store_meta(result, (wire, answer, number, time.monotonic() - started))
+                try:  # noqa: SIM105 - a try costs nothing; contextlib.suppress two calls
+                    _store_meta(result, (wire, answer, number, time.monotonic() - started))
+                except TypeError:
+                    pass  # not an answer model (a plain list): it has no .meta
                 return result  # type: ignore[no-any-return]
             number += 1
             if delay:

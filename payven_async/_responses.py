@@ -225,7 +225,8 @@ def error_from_answer(answer: Answer, *, secrets: Iterable[str] = ()) -> APIErro
 def decode_answer(answer: Answer, cls: type[T], *, secrets: Iterable[str] = ()) -> T:
     """Decode a 2xx answer into ``cls``; an envelope saying ``isSuccess: false`` raises.
 
-    A JSON array decodes into a list model's ``items`` (the webhook lists); an empty
+    A JSON array decodes into a list model's ``items`` (a class whose ``wraps_list`` is
+    true: the webhook lists), or as ``cls`` says (``list[X]``); an empty
     204 into a model that needs no field (an update's or a delete's acknowledgement).
     """
     try:
@@ -246,8 +247,8 @@ def decode_answer(answer: Answer, cls: type[T], *, secrets: Iterable[str] = ()) 
         raise error_from_payload(answer.status, envelope, headers=answer.headers, secrets=secrets)
     if data is None:
         raise DecodeError(f"the answer carries no {cls.__name__}")
-    if type(data) is list:
-        data = {"items": data}
+    if type(data) is list and getattr(cls, "wraps_list", False):
+        data = {"items": data}  # a list model (the webhook lists): the array is its items
     decoder = _DECODERS.get(cls)
     if decoder is None:
         return structure(data, cls)

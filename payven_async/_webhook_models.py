@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -97,6 +97,9 @@ class WebhookDeliveryLog(_Model):
 class WebhookSubscriptionList(_Answer):
     """The account's webhook subscriptions: iterate it, or read ``items``."""
 
+    #: The service answers a bare JSON array: it becomes ``items`` (see ``_responses``).
+    wraps_list: ClassVar[bool] = True
+
     items: Sequence[WebhookSubscription] = attrs.field(factory=list)
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
@@ -110,6 +113,9 @@ class WebhookSubscriptionList(_Answer):
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
 class WebhookDeliveryLogList(_Answer):
     """A page of a subscription's delivery attempts: iterate it, or read ``items``."""
+
+    #: The service answers a bare JSON array: it becomes ``items`` (see ``_responses``).
+    wraps_list: ClassVar[bool] = True
 
     items: Sequence[WebhookDeliveryLog] = attrs.field(factory=list)
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
