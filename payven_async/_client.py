@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import AsyncGenerator, Awaitable, Iterable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Container,
+    Iterable,
+    Mapping,
+)
+from datetime import date
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _logging, _operations as ops, _validate as validate
 from ._aiohttp import AiohttpTransport
 from ._batch import ProgressHook, TransactionIds, stream_outcomes
+from ._client_listing import DEFAULT_PAGE_SIZE, ListingMethods
 from ._config import ClientConfig, Environment, Timeout, build_config
 from ._pipeline import OnRetry, Pipeline
 from ._throttle import Throttle
@@ -35,6 +45,7 @@ from .models import (
 if TYPE_CHECKING:
     import aiohttp
 
+    from ._listing_models import Transaction
     from ._operation_models import (
         CaptureRequest,
         PaymentHistory,
@@ -43,6 +54,7 @@ if TYPE_CHECKING:
         ThreeDSInitRequest,
         VoidRequest,
     )
+    from ._reconcile import ExpectedRecord, ReconciliationItem
     from ._webhook_models import (
         Acknowledged,
         WebhookDeliveryLogList,
@@ -56,7 +68,7 @@ __all__ = ["PayvenClient"]
 T = TypeVar("T")
 
 
-class PayvenClient:
+class PayvenClient(ListingMethods):
     """The async Payven client.
 
     Construct it with credentials (or ``PAYVEN_*`` environment variables) and use it as
@@ -339,6 +351,73 @@ class PayvenClient:
             fail_fast=fail_fast,
             progress=progress,
         )
+
+    def reconcile(
+        self,
+        transaction_ids: TransactionIds | None = None,
+        *,
+        start_date: date | None = None,
+        end_date: date | None = None,
+        expected: Mapping[str, ExpectedRecord] | None = None,
+        concurrency: int = 32,
+        rate_limit: float | None = None,
+        page_size: int | None = None,
+        progress: Callable[[ReconciliationItem], None] | None = None,
+        skip: Container[str] | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncGenerator[ReconciliationItem, None]:
+        """Query every transaction and report where the three views of it disagree.
+
+        Give ``transaction_ids`` (any iterable or async iterable), or a date window
+        (``start_date``, ``end_date``) whose transactions are listed, or neither and
+        only ``expected``: the merchant's own records, transaction id ->
+        :class:`ExpectedRecord`. Every id of ``expected`` that was not among the ids
+        is queried too, after them.
+
+        Yields one :class:`ReconciliationItem` per transaction, as the answers come:
+        the merchant's record, Payven's (``internal``) and the bank's (``external``),
+        and the :class:`Mismatch` es found (see :class:`MismatchKind`). A query that
+        failed is an item carrying its ``error``, never a gap. The queries run through
+        :meth:`query_many`: ``concurrency``, ``rate_limit``, ``timeout`` and
+        ``max_retries`` mean the same (``extra_headers`` too, also on the listing), and
+        one token serves them all. ``page_size`` is
+        the listing's page size for a date window. ``progress`` is called with each
+        item before it is yielded. ``skip`` holds ids already reconciled (a set, say,
+        when resuming an interrupted run): they are neither queried nor reported.
+        Memory stays flat in the number of transactions (besides ``expected`` and
+        ``skip`` themselves). Give each id once: an id given twice is queried twice.
+        """
+        from ._reconcile import check_reconcile, reconcile_items
+
+        problems = check_reconcile(transaction_ids, start_date, end_date, expected)
+        problems += validate.check_batch(concurrency, rate_limit)
+        validate.raise_if(problems)
+        ids: TransactionIds | None = transaction_ids
+        if start_date is not None or end_date is not None:
+            # Called here, not inside the generator: its arguments are checked now.
+            listing = self.list_transactions(
+                start_date=start_date,
+                end_date=end_date,
+                page_size=DEFAULT_PAGE_SIZE if page_size is None else page_size,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            )
+            ids = _transaction_ids(listing)
+
+        def query_many(source: TransactionIds) -> AsyncGenerator[QueryOutcome, None]:
+            return self.query_many(
+                source,
+                concurrency=concurrency,
+                rate_limit=rate_limit,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            )
+
+        return reconcile_items(query_many, ids, expected, progress, skip)
 
     async def token(self) -> Token:
         """The current access token, fetched or renewed first if needed."""
@@ -742,3 +821,9 @@ class PayvenClient:
             extra_headers=extra_headers,
         )
         return self._pipeline.run(operation, prepared, timeout=timeout, max_retries=max_retries)
+
+
+async def _transaction_ids(listing: AsyncIterator[Transaction]) -> AsyncGenerator[str, None]:
+    """The ids of the listed transactions, page after page."""
+    async for transaction in listing:
+        yield transaction.id

@@ -33,7 +33,7 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
@@ -58,6 +58,7 @@ from ._hooks import (
     strict_enum_hook,
     strip_optional,
     to_bool,
+    to_date,
     to_datetime,
     to_decimal,
     to_int,
@@ -354,8 +355,10 @@ def _assemble(style: KeyStyle, strict: bool, *, by_hand: bool = True) -> cattrs.
     converter.register_structure_hook(bool, to_bool)
     converter.register_structure_hook(Decimal, to_decimal)
     converter.register_structure_hook(datetime, to_datetime)
+    converter.register_structure_hook(date, to_date)
     converter.register_unstructure_hook(Decimal, str)
     converter.register_unstructure_hook(datetime, datetime_to_wire)
+    converter.register_unstructure_hook(date, date.isoformat)
     # 2. enums
     converter.register_structure_hook_factory(
         _is_enum, strict_enum_hook if strict else lenient_enum_hook

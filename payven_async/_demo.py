@@ -1,8 +1,9 @@
 """``payven demo``: the whole story, told against an emulator running in this process.
 
 Token, checkout session, a declined pay and its error, an approved pay, an idempotent
-retry (a replay, then a connection that drops after the charge), a query, and a batch
-query of a few thousand ids with a progress bar. Card numbers print masked; the
+retry (a replay, then a connection that drops after the charge), a query, a batch
+query of a few thousand ids with a progress bar, and a reconciliation that finds
+the mismatches planted in a seeded day. Card numbers print masked; the
 token prints only its first characters.
 """
 
@@ -10,13 +11,18 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import TextIO
+from collections import Counter
+from datetime import date
+from typing import TYPE_CHECKING, TextIO
 
 from ._progress import ProgressBar
 from ._redact import mask_pan
 from .errors import NotFoundError, PaymentDeclinedError
 from .models import Card, CheckoutSessionRequest, Money, PayRequest, QueryOutcome
 from .testing import PayvenEmulator
+
+if TYPE_CHECKING:
+    from ._client import PayvenClient
 
 __all__ = ["run_demo"]
 
@@ -168,5 +174,43 @@ async def run_demo(
         if counts["other errors"] or counts["not found"] != len(unknown):
             raise AssertionError(f"unexpected batch outcome: {summary}")
 
+        await _reconciliation(story, client, emu, concurrency)
+
     story.line("")
     story.line("Done. Run `payven emulator` to keep one running for your own code.")
+
+
+#: What the demo's reconciliation plants: Payven/bank disagreements by kind.
+_PLANTED = {"status": 2, "amount": 1, "captured_amount": 1, "currency": 1, "external_missing": 1}
+
+
+async def _reconciliation(
+    story: _Story, client: PayvenClient, emu: PayvenEmulator, concurrency: int
+) -> None:
+    """Seed a day with planted mismatches, give the merchant's books, and find them all."""
+    from ._reconcile import ExpectedRecord, MismatchKind
+
+    day = date(2026, 12, 6)
+    seeded = emu.seed_payments(500, day=day, mismatches=_PLANTED)
+    story.step("Reconciliation", f"{len(seeded)} payments of {day}, three views each")
+    books = {tid: ExpectedRecord(AMOUNT.amount, AMOUNT.currency, "completed") for tid in seeded}
+    books[seeded[7]] = ExpectedRecord(12000, AMOUNT.currency, "completed")  # a typo in the books
+    del books[seeded[8]]  # a sale the shop never recorded
+    books[str(uuid.uuid4())] = ExpectedRecord(9900, AMOUNT.currency, "completed")  # never paid
+    story.say(
+        f"the merchant's books: {len(books)} records; planted at the bank: "
+        + ", ".join(f"{count} {kind}" for kind, count in _PLANTED.items())
+    )
+    found: Counter[str] = Counter()
+    items = agree = 0
+    async for item in client.reconcile(seeded, expected=books, concurrency=concurrency):
+        items += 1
+        agree += item.ok
+        found.update(kind.value for kind in item.kinds)
+    story.say(f"{items} items, {agree} agree on every view; found:")
+    for kind in MismatchKind:
+        if found[kind.value]:
+            story.say(f"  {kind.value:<20} {found[kind.value]}")
+    wanted = Counter({**_PLANTED, "amount": 2, "unknown_to_merchant": 1, "unknown_to_payven": 1})
+    if found != wanted:
+        raise AssertionError(f"the reconciliation found {dict(found)}, not {dict(wanted)}")

@@ -25,7 +25,7 @@ import enum
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from types import NoneType, UnionType
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
@@ -54,6 +54,7 @@ __all__ = [
     "strict_enum_hook",
     "strip_optional",
     "to_bool",
+    "to_date",
     "to_datetime",
     "to_decimal",
     "to_int",
@@ -262,6 +263,18 @@ def _parse_iso_leniently(value: str) -> datetime:
         return datetime.fromisoformat(text)
     except ValueError as exc:
         raise DecodeError("expected an ISO 8601 timestamp") from exc
+
+
+def to_date(value: Any, _: Any = None) -> date:
+    """A calendar date (``2026-05-05``); a timestamp gives its own date, as it was written."""
+    if type(value) is str:
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            pass
+    elif isinstance(value, date):
+        return value.date() if isinstance(value, datetime) else value
+    raise _fail(value, "an ISO 8601 date")
 
 
 def datetime_to_wire(value: datetime) -> str:

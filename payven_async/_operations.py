@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 import attrs
 
-from . import _rules as rules, _validate as validate
+from . import _listing_checks as listing_checks, _rules as rules, _validate as validate
 from ._converters import _ENCODERS, KeyStyle, encode
 from ._http import Request
 from ._json import to_json_text as _to_json
@@ -47,18 +47,31 @@ if TYPE_CHECKING:
     from ._operation_models import PaymentHistory
 
 __all__ = [
+    "BULK_RESOLVE_RECONCILIATION_DETAILS",
+    "CANCEL_RECONCILIATION",
     "CAPTURE",
     "COMPLETE_3DS",
     "CREATE_CHECKOUT_SESSION",
     "CREATE_PAYMENT",
     "CREATE_WEBHOOK",
     "DELETE_WEBHOOK",
+    "FINALIZE_RECONCILIATION",
     "FORBIDDEN_HEADERS",
     "GET_CHECKOUT_SESSION",
     "GET_PAYMENT",
     "GET_PAYMENT_HISTORY",
+    "GET_RECONCILIATION",
+    "GET_TRACE",
+    "GET_TRANSACTION",
+    "GET_TRANSACTION_HISTORY",
     "GET_WEBHOOK",
     "INIT_3DS",
+    "LIST_CHARGEBACKS",
+    "LIST_RECONCILIATIONS",
+    "LIST_RECONCILIATION_DETAILS",
+    "LIST_REFUNDS",
+    "LIST_SETTLEMENTS",
+    "LIST_TRANSACTIONS",
     "LIST_WEBHOOKS",
     "LIST_WEBHOOK_DELIVERIES",
     "OPERATIONS",
@@ -66,7 +79,9 @@ __all__ = [
     "QUERY",
     "REFRESH",
     "REFUND",
+    "RESOLVE_RECONCILIATION_DETAIL",
     "ROTATE_WEBHOOK_SECRET",
+    "START_RECONCILIATION",
     "TOKEN",
     "UPDATE_WEBHOOK",
     "VOID",
@@ -104,13 +119,14 @@ class Retry(enum.Enum):
 
 
 class ModelRef:
-    """A model of :mod:`._operation_models`, named here and loaded on first use."""
+    """A model of :mod:`._operation_models` (or of another lazily loaded module of the
+    package, ``module``), named here and loaded on first use."""
 
-    __slots__ = ("_model", "home", "name")
+    __slots__ = ("_model", "module", "name")
 
-    def __init__(self, name: str, home: str = "_operation_models") -> None:
+    def __init__(self, name: str, module: str = "_operation_models") -> None:
         self.name = name
-        self.home = home
+        self.module = module
         self._model: type | None = None
 
     def get(self) -> type:
@@ -119,8 +135,8 @@ class ModelRef:
         if model is None:
             import importlib
 
-            module = importlib.import_module(f"{__package__}.{self.home}")
-            model = self._model = getattr(module, self.name)
+            home = importlib.import_module(f"{__package__}.{self.module}")
+            model = self._model = getattr(home, self.name)
         return model
 
     def __repr__(self) -> str:
@@ -166,6 +182,8 @@ class Operation(Generic[T]):
     body_ids: tuple[str, ...] = ()
     query: tuple[str, ...] = ()
     optional_body: bool = False
+    #: Query names whose values are free text (a search term), not identifiers.
+    query_texts: tuple[str, ...] = ()
     # Worked out once from the fields above, for the hot path (see __attrs_post_init__).
     literals: tuple[str, ...] = attrs.field(init=False, repr=False)
     id_names: tuple[str, ...] = attrs.field(init=False, repr=False)
@@ -310,7 +328,12 @@ class Operation(Generic[T]):
             if value is None:
                 continue
             before = len(problems)
-            validate.id_problems(name, value, problems)
+            if name in self.query_texts:
+                code = rules.text(value)
+                if code is not None:
+                    problems.append(Problem(name, rules.CODES[code]))
+            else:
+                validate.id_problems(name, value, problems)
             if len(problems) == before:
                 pairs.append(f"{name}={quote(value, safe='')}")
         return "?" + "&".join(pairs) if pairs else ""
@@ -523,6 +546,165 @@ CAPTURE: Operation[PaymentResult] = Operation(
     body_ids=("transaction_id",),
 )
 
+# --- the read side and reconciliation (models in ._listing_models) ---------------------------
+
+_LISTING = "_listing_models"
+_PAGING = ("page", "page_size")
+_RECONCILIATION = "/api/v1/reconciliations/{id}"
+
+#: The spec's filters of each list, in its order (the query names the client sends).
+TRANSACTION_FILTERS = (
+    "start_date",
+    "end_date",
+    "status",
+    "operation_type",
+    "payment_type",
+    "secure_type",
+    "card_schema_type",
+    "card_type",
+    "installment_count",
+    "bin_number",
+    "min_amount",
+    "max_amount",
+    "merchant_id",
+    "external_merchant_id",
+    "basket_id",
+    "connector_code",
+    "connector_configuration_id",
+    "search_term",
+)
+REFUND_FILTERS = (
+    "start_date",
+    "end_date",
+    "status",
+    "reason_code",
+    "refund_type",
+    "merchant_id",
+    "external_merchant_id",
+    "min_amount",
+    "max_amount",
+    "sla_breached",
+    "search_term",
+)
+SETTLEMENT_FILTERS = ("merchant_id", "bank_code", "status", "start_date", "end_date")
+CHARGEBACK_FILTERS = ("status", "transaction_id", "start_date", "end_date")
+RECONCILIATION_FILTERS = (
+    "scope",
+    "connector_config_id",
+    "merchant_id",
+    "bank_code",
+    "period",
+    "overall_status",
+    "start_date",
+    "end_date",
+)
+RECONCILIATION_DETAIL_FILTERS = ("discrepancy", "detail_status", "only_pending")
+
+LIST_TRANSACTIONS: Operation[Any] = Operation(
+    "list_transactions",
+    "GET",
+    "/api/v1/transactions",
+    ModelRef("TransactionPage", _LISTING),
+    query=_PAGING + TRANSACTION_FILTERS,
+    query_texts=("search_term",),
+)
+GET_TRANSACTION: Operation[Any] = Operation(
+    "get_transaction", "GET", "/api/v1/transactions/{id}", ModelRef("Transaction", _LISTING)
+)
+GET_TRANSACTION_HISTORY: Operation[Any] = Operation(
+    "get_transaction_history",
+    "GET",
+    "/api/v1/transactions/{id}/histories",
+    ModelRef("TRANSACTION_HISTORY", _LISTING),
+)
+LIST_REFUNDS: Operation[Any] = Operation(
+    "list_refunds",
+    "GET",
+    "/api/v1/refunds",
+    ModelRef("RefundPage", _LISTING),
+    query=_PAGING + REFUND_FILTERS,
+    query_texts=("search_term",),
+)
+LIST_SETTLEMENTS: Operation[Any] = Operation(
+    "list_settlements",
+    "GET",
+    "/api/v1/settlements",
+    ModelRef("SettlementPage", _LISTING),
+    query=_PAGING + SETTLEMENT_FILTERS,
+)
+LIST_CHARGEBACKS: Operation[Any] = Operation(
+    "list_chargebacks",
+    "GET",
+    "/api/v1/chargebacks",
+    ModelRef("ChargebackPage", _LISTING),
+    query=_PAGING + CHARGEBACK_FILTERS,
+)
+GET_TRACE: Operation[Any] = Operation(
+    "get_trace", "GET", "/api/v1/trace/{correlation_id}", ModelRef("Trace", _LISTING)
+)
+START_RECONCILIATION: Operation[Any] = Operation(
+    "start_reconciliation",
+    "POST",
+    "/api/v1/reconciliations/start",
+    ModelRef("Reconciliation", _LISTING),
+    request=ModelRef("StartReconciliationRequest", _LISTING),
+    check=listing_checks.start_reconciliation_problems,
+    retry=Retry.KEYED,
+)
+LIST_RECONCILIATIONS: Operation[Any] = Operation(
+    "list_reconciliations",
+    "GET",
+    "/api/v1/reconciliations",
+    ModelRef("ReconciliationPage", _LISTING),
+    query=_PAGING + RECONCILIATION_FILTERS,
+)
+GET_RECONCILIATION: Operation[Any] = Operation(
+    "get_reconciliation", "GET", _RECONCILIATION, ModelRef("Reconciliation", _LISTING)
+)
+LIST_RECONCILIATION_DETAILS: Operation[Any] = Operation(
+    "list_reconciliation_details",
+    "GET",
+    f"{_RECONCILIATION}/details",
+    ModelRef("ReconciliationDetailPage", _LISTING),
+    query=_PAGING + RECONCILIATION_DETAIL_FILTERS,
+)
+RESOLVE_RECONCILIATION_DETAIL: Operation[Any] = Operation(
+    "resolve_reconciliation_detail",
+    "POST",
+    f"{_RECONCILIATION}/details/{{detail_id}}/resolve",
+    ModelRef("ReconciliationDetail", _LISTING),
+    request=ModelRef("ResolveReconciliationDetailRequest", _LISTING),
+    check=listing_checks.resolve_detail_problems,
+    retry=Retry.KEYED,
+)
+BULK_RESOLVE_RECONCILIATION_DETAILS: Operation[Any] = Operation(
+    "bulk_resolve_reconciliation_details",
+    "POST",
+    f"{_RECONCILIATION}/details/bulk-resolve",
+    ModelRef("BulkResolveResult", _LISTING),
+    request=ModelRef("BulkResolveRequest", _LISTING),
+    check=listing_checks.bulk_resolve_problems,
+    retry=Retry.KEYED,
+)
+FINALIZE_RECONCILIATION: Operation[Any] = Operation(
+    "finalize_reconciliation",
+    "POST",
+    f"{_RECONCILIATION}/finalize",
+    ModelRef("Reconciliation", _LISTING),
+    request=ModelRef("FinalizeReconciliationRequest", _LISTING),
+    check=listing_checks.finalize_problems,
+    retry=Retry.KEYED,
+)
+CANCEL_RECONCILIATION: Operation[Any] = Operation(
+    "cancel_reconciliation",
+    "POST",
+    f"{_RECONCILIATION}/cancel",
+    ModelRef("Reconciliation", _LISTING),
+    request=ModelRef("CancelReconciliationRequest", _LISTING),
+    check=listing_checks.cancel_problems,
+    retry=Retry.KEYED,
+)
+
 # --- webhook subscriptions (generation B's /api/v1/webhooks) ----------------------------
 
 _WEBHOOKS = "/api/v1/webhooks"
@@ -595,6 +777,21 @@ OPERATIONS: Mapping[str, Operation[Any]] = MappingProxyType(
             REFUND,
             VOID,
             CAPTURE,
+            LIST_TRANSACTIONS,
+            GET_TRANSACTION,
+            GET_TRANSACTION_HISTORY,
+            LIST_REFUNDS,
+            LIST_SETTLEMENTS,
+            LIST_CHARGEBACKS,
+            GET_TRACE,
+            START_RECONCILIATION,
+            LIST_RECONCILIATIONS,
+            GET_RECONCILIATION,
+            LIST_RECONCILIATION_DETAILS,
+            RESOLVE_RECONCILIATION_DETAIL,
+            BULK_RESOLVE_RECONCILIATION_DETAILS,
+            FINALIZE_RECONCILIATION,
+            CANCEL_RECONCILIATION,
             CREATE_WEBHOOK,
             LIST_WEBHOOKS,
             GET_WEBHOOK,

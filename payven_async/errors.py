@@ -20,6 +20,7 @@ The tree::
     │   └── PayvenTimeoutError        no answer within the timeout
     ├── DecodeError                   the answer was not what the API documents
     ├── PaymentOutcomeUnknown         a money-moving call was sent, its outcome unknown
+    ├── PageFetchError                a page of a listing failed; ``page`` resumes there
     ├── ClientClosedError             the client was closed (also a RuntimeError)
     ├── RunningEventLoopError         payven_sync called from a thread running a loop
     └── WebhookVerificationError      a webhook delivery failed verification; see ``reason``
@@ -50,6 +51,7 @@ __all__ = [
     "IdempotencyConflictError",
     "InvalidRequestError",
     "NotFoundError",
+    "PageFetchError",
     "PaymentDeclinedError",
     "PaymentOutcomeUnknown",
     "PayvenConnectionError",
@@ -241,6 +243,25 @@ class PaymentOutcomeUnknown(PayvenError):
         self.idempotency_key = idempotency_key
         self.external_id = external_id
         self.transaction_id = transaction_id
+
+
+class PageFetchError(PayvenError):
+    """A page of a listing (``list_transactions`` and the other ``list_*``) failed after
+    its retries.
+
+    Every item of the pages before it was yielded, so the same call with
+    ``start_page=error.page`` resumes exactly where the listing stopped. ``error`` is
+    the failure itself (also the ``__cause__``), ``call`` the listing's name.
+    """
+
+    def __init__(self, call: str, page: int, error: PayvenError) -> None:
+        super().__init__(
+            f"{call}: page {page} failed ({type(error).__name__}: {error}); the items of "
+            f"the pages before it were all yielded: resume with {call}(..., start_page={page})"
+        )
+        self.call = call
+        self.page = page
+        self.error = error
 
 
 class ClientClosedError(PayvenError, RuntimeError):

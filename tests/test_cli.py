@@ -42,6 +42,9 @@ def test_demo_tells_the_whole_story_and_exits_0(capsys: pytest.CaptureFixture[st
         "Batch query",
         "3000/3000",
         "5 not found",
+        "Reconciliation",
+        "501 items, 492 agree on every view",
+        "unknown_to_payven    1",
     ):
         assert step in out
     assert APPROVED not in out
@@ -103,12 +106,14 @@ def test_a_declined_pay_exits_1_with_the_error_as_json(capsys: pytest.CaptureFix
 def test_usage_errors_exit_2_without_a_traceback(
     capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
-    """Bad arguments and invalid input exit 2 with a one-line reason, no traceback."""
+    """Bad arguments and invalid input exit 2 with a one-line reason, no traceback, and the
+    README's {"error": {...}} on stdout."""
     code, out, err = _run(capsys, *argv)
     assert code == 2
     assert message in err
+    assert err.count("\n") == 1
     assert "Traceback" not in err
-    assert out == ""
+    assert message in json.loads(out)["error"]["message"]
 
 
 def test_missing_credentials_exit_2_naming_the_variables(

@@ -11,7 +11,8 @@ validating, :func:`normalise` makes these documented readings explicit:
 - ``nullable: true`` admits ``null`` (OpenAPI 3.0 semantics);
 - an ``allOf`` of closed objects (``PaymentStatusDto`` = ``PaymentOperationResultDto``
   + more fields, each ``additionalProperties: false``) is merged into one closed
-  object: read literally, no object could satisfy both halves;
+  object: read literally, no object could satisfy both halves; a part that is itself
+  such an ``allOf`` (``TransactionDetailDto`` over ``TransactionDto``) is merged first;
 - generation A declares enums as ``type: integer`` while listing names (``Sale``,
   ``PreAuth``; fact sheet section 2): the names are what the seed sends, so the
   listed names are accepted (and the integers, which the emulator also accepts);
@@ -82,6 +83,9 @@ def _resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 def _merged_allof(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any] | None:
     """One closed object for an allOf of closed objects; None when that is not the shape."""
     parts = [_resolve(spec, part) for part in node["allOf"]]
+    # A part that is itself an allOf of closed objects (TransactionDetailDto extends
+    # TransactionDto, which extends ExtraPropertiesDto) is that merged object.
+    parts = [(_merged_allof(spec, part) or part) if "allOf" in part else part for part in parts]
     if len(parts) < 2 or not all(
         part.get("type") == "object" and part.get("additionalProperties") is False for part in parts
     ):
@@ -467,6 +471,20 @@ async def test_query_and_get_payment_answers_match_generation_b(
         specs["vpos-b"].response("GET", QUERY_B, status, _media(headers), query)
         status, headers, payment = await raw.json("GET", f"/api/v1/payments/{transaction_id}")
         specs["vpos-b"].response("GET", PAYMENT_B, status, _media(headers), payment)
+
+
+async def test_query_answers_with_seeded_mismatches_match_generation_b(
+    specs: dict[str, Spec], raw: Raw
+) -> None:
+    """A seeded bank-side disagreement (or a missing bank record) is still a TransactionQueryDto."""
+    kinds = ("status", "amount", "captured_amount", "currency", "external_missing")
+    seeded = raw.emu.seed_payments(5, mismatches=dict.fromkeys(kinds, 1))
+    assert sorted(seeded.mismatches.values()) == sorted(kinds)
+    for transaction_id in seeded:
+        status, headers, query = await raw.json("GET", f"/api/v1/payments/{transaction_id}/query")
+        specs["vpos-b"].response("GET", QUERY_B, status, _media(headers), query)
+        missing = seeded.mismatches[transaction_id] == "external_missing"
+        assert (query["external"] is None) == missing
 
 
 async def test_error_answers_are_problem_details(specs: dict[str, Spec], raw: Raw) -> None:

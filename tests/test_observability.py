@@ -71,6 +71,19 @@ def with_headers(answer: Answer, **headers: str) -> Answer:
 # --- .meta --------------------------------------------------------------------------------------
 
 
+def test_every_operations_answer_model_has_meta() -> None:
+    """Each row's answer is an answer model (with .meta), but for plain lists of entries."""
+    from payven_async import _operations as ops
+    from payven_async.models import _Answer
+
+    for name, operation in ops.OPERATIONS.items():
+        response = operation.response
+        model = response.get() if isinstance(response, ops.ModelRef) else response
+        if getattr(model, "__origin__", None) is list:
+            continue
+        assert issubclass(model, _Answer), name
+
+
 async def test_a_result_carries_the_exchange_in_its_meta(
     client: PayvenClient, service: Service
 ) -> None:

@@ -401,9 +401,11 @@ def instance(spec: Spec, node: Any, *, nulls: bool = False, branch: int = 0) -> 
     if kind == "array":
         return [instance(spec, node["items"], nulls=nulls, branch=branch)]
     if kind == "string":
-        return {"uuid": UUID, "date-time": "2026-05-05T10:00:00.123+03:00"}.get(
-            node.get("format", ""), "text"
-        )
+        return {
+            "uuid": UUID,
+            "date-time": "2026-05-05T10:00:00.123+03:00",
+            "date": "2026-05-05",
+        }.get(node.get("format", ""), "text")
     if kind == "integer":
         return 15000
     if kind == "number":

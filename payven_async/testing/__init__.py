@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # what type checkers see of _HOMES below (a test pins the two
         CheckoutSessionRecord as CheckoutSessionRecord,
         PaymentRecord as PaymentRecord,
     )
+    from ._seeding import SeededPayments as SeededPayments
     from ._webhooks import (
         WebhookAttempt as WebhookAttempt,
         WebhookDelivery as WebhookDelivery,
@@ -59,6 +60,7 @@ _HOMES = {
     "PaymentRecord": "._records",
     "PayvenEmulator": "._emulator",
     "RecordedRequest": "._app",
+    "SeededPayments": "._seeding",
     "SyncPayvenEmulator": "._emulator",
     "WebhookAttempt": "._webhooks",
     "WebhookDelivery": "._webhooks",

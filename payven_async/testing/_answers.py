@@ -272,8 +272,18 @@ def query_result(record: PaymentRecord) -> dict[str, Any]:
         "message": record.message,
         "external_query_available": True,
         "internal": query_detail(record, bank_side=False),
-        "external": query_detail(record, bank_side=True),
+        "external": _bank_record(record),
     }
+
+
+def _bank_record(record: PaymentRecord) -> dict[str, Any] | None:
+    """The bank's side of the query, with any disagreement seeded into the record."""
+    if record.bank_record_missing:
+        return None
+    detail = query_detail(record, bank_side=True)
+    if record.bank_view:
+        detail.update(record.bank_view)
+    return detail
 
 
 def checkout_session_b(

@@ -34,6 +34,7 @@ from ._answers import CODE_FOR_STATUS, PROBLEM_JSON, ProblemError, json_answer, 
 from ._context import RouteContext
 from ._faults import ROUTES, Fault, FaultKind, Faults
 from ._ledger import LedgerError
+from ._listing_routes import ListingRoutes
 from ._operations import OperationRoutes
 from ._ratelimit import RateLimiter
 from ._routes import CoreRoutes
@@ -90,6 +91,7 @@ class EmulatorApp:
         app = web.Application(middlewares=[self._pipeline], client_max_size=1024 * 1024)
         CoreRoutes(self.context).register(app.router)
         OperationRoutes(self.context).register(app.router)
+        ListingRoutes(self.context).register(app.router)
         if self.webhooks is not None:
             from ._webhook_routes import WebhookRoutes
 
@@ -136,6 +138,8 @@ class EmulatorApp:
                 await self._sleep(delay)
                 if fault is not None and fault.kind is FaultKind.ERROR:
                     raise _injected_error(fault.status)
+                if fault is not None and fault.kind is FaultKind.ANSWER:
+                    return _scripted_answer(fault, headers, self.context, request)
                 if fault is not None and fault.kind is FaultKind.DROP_BEFORE:
                     return _drop(request)
             response = await handler(request)
@@ -235,6 +239,28 @@ def _injected_error(status: int) -> ProblemError:
         "Emülatör tarafından enjekte edilen hata.",
         headers=headers,
     )
+
+
+def _scripted_answer(
+    fault: Fault, headers: dict[str, str], context: RouteContext, request: web.Request
+) -> web.Response:
+    """The answer ``Faults.answer_next`` scripted: a problem+json, or the caller's body."""
+    if fault.body is None:
+        assert fault.code is not None
+        problem = ProblemError(
+            fault.status, fault.code, fault.detail, errors=fault.errors, headers=fault.headers
+        )
+        response = context.problem(request, problem)
+    else:
+        if isinstance(fault.body, (bytes, str)):
+            raw = fault.body.encode() if isinstance(fault.body, str) else fault.body
+            response = web.Response(body=raw, status=fault.status)
+            response.headers["Content-Type"] = "application/json"
+        else:
+            response = json_answer(fault.body, status=fault.status)
+        response.headers.update(fault.headers)  # the caller's Content-Type wins
+    response.headers.update(headers)
+    return response
 
 
 def _drop(request: web.Request) -> web.Response:

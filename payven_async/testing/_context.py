@@ -11,6 +11,7 @@ webhook delivery listens on.
 
 from __future__ import annotations
 
+import collections
 import contextvars
 import re
 import uuid
@@ -18,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
+import attrs
 from aiohttp import web
 
 from .._json import decode_json
@@ -30,7 +32,7 @@ from ._ledger import Ledger, LedgerError
 from ._records import PaymentRecord
 from ._tokens import TokenError, TokenIssuer
 
-__all__ = ["EventHook", "PaymentHook", "RouteContext"]
+__all__ = ["EventHook", "PaymentHook", "RouteContext", "TraceRecord"]
 
 T = TypeVar("T")
 
@@ -38,6 +40,18 @@ T = TypeVar("T")
 PaymentHook = Callable[[PaymentRecord], object]
 #: Told of every refund, void and capture: the event type and its data.
 EventHook = Callable[[str, Mapping[str, Any]], object]
+
+#: How many correlation ids the trace route remembers (the oldest are forgotten).
+_TRACES_KEPT = 10_000
+
+
+@attrs.define
+class TraceRecord:
+    """What one correlation id touched: its requests (time, method, path) and payments."""
+
+    requests: list[tuple[datetime, str, str]] = attrs.Factory(list)
+    transaction_ids: list[str] = attrs.Factory(list)
+
 
 _JSON_MEDIA_RE = re.compile(r"^(application/json|text/json|application/[\w.+-]+\+json)$")
 _CORRELATION_RE = re.compile(r"^[\w.:-]{1,128}$")
@@ -82,6 +96,8 @@ class RouteContext:
         self.merchant_id = merchant_id
         self.on_payment = on_payment
         self.on_event = on_event
+        #: What each recent correlation id touched, for ``GET /trace/{correlation_id}``.
+        self.traces: collections.OrderedDict[str, TraceRecord] = collections.OrderedDict()
 
     def __repr__(self) -> str:
         return f"<RouteContext {self.ledger!r}>"
@@ -102,6 +118,12 @@ class RouteContext:
         incoming = request.headers.get("X-Correlation-Id", "")
         correlation_id = incoming if _CORRELATION_RE.match(incoming) else str(uuid.uuid4())
         _CORRELATION_ID.set(correlation_id)
+        trace = self.traces.get(correlation_id)
+        if trace is None:
+            trace = self.traces[correlation_id] = TraceRecord()
+            if len(self.traces) > _TRACES_KEPT:
+                self.traces.popitem(last=False)
+        trace.requests.append((self.now(), request.method, request.path))
         return correlation_id
 
     def authenticate(self, request: web.Request) -> dict[str, Any]:
@@ -228,13 +250,20 @@ class RouteContext:
 
     # --- event hooks ------------------------------------------------------------------
 
+    def _traced(self, record: PaymentRecord) -> None:
+        trace = self.traces.get(_CORRELATION_ID.get())
+        if trace is not None and record.transaction_id not in trace.transaction_ids:
+            trace.transaction_ids.append(record.transaction_id)
+
     def payment_recorded(self, record: PaymentRecord) -> None:
         """Tell ``on_payment`` of a charge attempt just recorded."""
+        self._traced(record)
         if self.on_payment is not None:
             self.on_payment(record)
 
     def operation_completed(self, event_type: str, record: PaymentRecord) -> None:
         """Tell ``on_event`` of a refund, void or capture (``record``'s last step)."""
+        self._traced(record)
         if self.on_event is None:
             return
         self.on_event(

@@ -6,6 +6,7 @@ import ipaddress
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import date
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from ._faults import Faults
 from ._idempotency import IdempotencyStore
 from ._ledger import Ledger
 from ._ratelimit import RateLimiter
+from ._seeding import SeededPayments, seed_payments
 from ._thread_loop import ThreadLoop
 from ._tokens import TokenIssuer
 from ._webhooks import DEFAULT_RETRY_DELAYS, Webhooks
@@ -56,11 +58,33 @@ class _Seeding:
         count: int | None = None,
         *,
         amount: int = 15000,
+        currency: str = "TRY",
         declined: Sequence[int] = (),
         ids: Sequence[str] | None = None,
-    ) -> list[str]:
-        """Put payments straight into the ledger (no HTTP); returns their transaction ids."""
-        return self.ledger.seed(count, amount=amount, declined=declined, ids=ids)
+        day: date | None = None,
+        mismatches: Mapping[Any, int] | None = None,
+    ) -> SeededPayments:
+        """Put payments straight into the ledger (no HTTP); returns their transaction ids.
+
+        ``count`` approved payments (declined at the positions in ``declined``), or
+        one per id of ``ids``. ``day`` dates them evenly over that bank day
+        (Turkish time).
+        ``mismatches`` plants disagreements between Payven's and the bank's record of
+        some approved ones, e.g. ``{"status": 2, "external_missing": 1}`` (the kinds:
+        ``status``, ``amount``, ``captured_amount``, ``currency``,
+        ``external_missing``). The result is the list of ids, in order, with
+        ``.mismatches`` (transaction id -> kind) and ``.day``.
+        """
+        return seed_payments(
+            self.ledger,
+            count,
+            amount=amount,
+            currency=currency,
+            declined=declined,
+            ids=ids,
+            day=day,
+            mismatches=mismatches,
+        )
 
 
 class PayvenEmulator(_Seeding):
@@ -250,6 +274,16 @@ class PayvenEmulator(_Seeding):
             "slug": self.slug,
             "identity_url": self.url,
             "vpos_url": self.url,
+        }
+
+    def environ(self) -> Mapping[str, str]:
+        """The ``PAYVEN_*`` variables pointing a client (or the ``payven`` command) here."""
+        return {
+            "PAYVEN_CLIENT_ID": self.client_id,
+            "PAYVEN_CLIENT_SECRET": self.client_secret,
+            "PAYVEN_SLUG": self.slug,
+            "PAYVEN_IDENTITY_URL": self.url,
+            "PAYVEN_VPOS_URL": self.url,
         }
 
     def client(self, **kwargs: Any) -> PayvenClient:

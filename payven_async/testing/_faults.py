@@ -5,8 +5,13 @@ or while it runs (``emu.faults.drop_next("pay", after_charge=True, times=2)``).
 
 Routes are named ``token``, ``refresh``, ``create_session``, ``get_session``, ``pay``,
 ``query``, ``get_payment``, ``create_payment``, ``init_3ds``, ``complete_3ds``,
-``refund_payment``, ``void_payment``, ``capture_payment`` and ``payment_history``;
-``"*"`` means every route.
+``refund_payment``, ``void_payment``, ``capture_payment``, ``payment_history``, and
+the read side's and reconciliation's (``list_transactions``, ``get_transaction``,
+``transaction_history``, ``list_refunds``, ``list_settlements``, ``list_chargebacks``,
+``get_trace``, ``start_reconciliation``, ``list_reconciliations``,
+``get_reconciliation``, ``list_reconciliation_details``,
+``resolve_reconciliation_detail``, ``bulk_resolve_reconciliation_details``,
+``finalize_reconciliation``, ``cancel_reconciliation``); ``"*"`` means every route.
 
 - ``latency`` (seconds) is added to every answer; ``route_latency`` per route.
 - ``error_rates`` maps a route to the probability of answering with one of
@@ -18,6 +23,13 @@ Routes are named ``token``, ``refresh``, ``create_session``, ``get_session``, ``
   after it is done and recorded), ``malform_next`` (the answer's body is cut short
   into invalid JSON), ``truncate_next`` (the answer announces its full length but
   the connection closes halfway), and ``delay_next``.
+- ``answer_next`` scripts any answer instead of the work: a status (401, 403, 409,
+  422, ... or a 2xx) with a chosen error ``code`` (a problem+json like the API's), or
+  a body of your own.
+
+``unmet()`` lists the scripted faults no call has used yet, and ``assert_all_used()``
+fails with that list: the pytest plugin calls it after each test that used an
+emulator fixture, so a fault scripted for a call that never came is a failed test.
 
 Malformed and truncated answers, like ``after_charge`` drops, are produced after the
 route did its work: a pay (or refund, void, capture...) has moved the money, and its
@@ -30,6 +42,7 @@ import enum
 import random
 from collections import deque
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import attrs
 
@@ -51,10 +64,42 @@ ROUTES = (
     "void_payment",
     "capture_payment",
     "payment_history",
+    "list_transactions",
+    "get_transaction",
+    "transaction_history",
+    "list_refunds",
+    "list_settlements",
+    "list_chargebacks",
+    "get_trace",
+    "start_reconciliation",
+    "list_reconciliations",
+    "get_reconciliation",
+    "list_reconciliation_details",
+    "resolve_reconciliation_detail",
+    "bulk_resolve_reconciliation_details",
+    "finalize_reconciliation",
+    "cancel_reconciliation",
 )
 _ANY = "*"
 _ERROR_STATUSES = (500, 502, 503, 504, 429)
 DEFAULT_ERROR_STATUSES = (500, 503, 429)
+
+#: The code a scripted answer carries when none is chosen (the API's generic codes).
+DEFAULT_CODES: Mapping[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "resource_not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    410: "session_expired",
+    422: "unprocessable_entity",
+    429: "rate_limit_exceeded",
+    500: "internal_server_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
+}
 
 
 class FaultKind(enum.Enum):
@@ -66,15 +111,35 @@ class FaultKind(enum.Enum):
     MALFORMED = "malformed"
     TRUNCATED = "truncated"
     DELAY = "delay"
+    ANSWER = "answer"
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class Fault:
-    """One fault for one request."""
+    """One fault for one request.
+
+    A scripted answer (``ANSWER``) carries its ``code``, ``detail`` and field ``errors``
+    (a problem+json is built from them) or its own ``body``, and extra ``headers``.
+    """
 
     kind: FaultKind
     status: int = 500
     seconds: float = 0.0
+    code: str | None = None
+    detail: str | None = None
+    errors: Mapping[str, list[str]] | None = None
+    body: Any = None
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+
+    def describe(self) -> str:
+        """A short text for an unmet-fault message, e.g. ``answer 409 conflict``."""
+        if self.kind is FaultKind.ANSWER:
+            return f"answer {self.status}" + (f" {self.code}" if self.code else "")
+        if self.kind is FaultKind.ERROR:
+            return f"error {self.status}"
+        if self.kind is FaultKind.DELAY:
+            return f"delay {self.seconds:g}s"
+        return str(self.kind.value)
 
     @property
     def after_work(self) -> bool:
@@ -153,6 +218,51 @@ class Faults:
         """The next ``times`` answers of ``route`` come ``seconds`` late."""
         self._script(route, Fault(FaultKind.DELAY, seconds=float(seconds)), times)
 
+    def answer_next(
+        self,
+        route: str,
+        status: int,
+        *,
+        code: str | None = None,
+        detail: str | None = None,
+        errors: Mapping[str, list[str]] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """The next ``times`` calls of ``route`` get this answer, and nothing is done.
+
+        Without ``body`` the answer is the API's problem+json with ``status``, ``code``
+        (by default the generic one for the status: ``unauthorized``, ``forbidden``,
+        ``conflict``, ``unprocessable_entity``...), ``detail`` and field ``errors``.
+        With ``body`` (a JSON-ready value, or ``str``/``bytes`` sent as they are) that
+        body is the answer, as ``application/json``. ``headers`` are added either way
+        (``Retry-After``, say).
+
+        >>> emu.faults.answer_next("refund_payment", 422, code="refund_exceeds_original")
+        >>> emu.faults.answer_next("query", 401, code="invalid_token", times=2)
+        """
+        if not 200 <= status <= 599:
+            raise ValueError(f"status must be between 200 and 599, got {status!r}")
+        if body is not None and (code, detail, errors) != (None, None, None):
+            raise ValueError("pass body= or code=/detail=/errors=, not both")
+        if body is None and status < 400:
+            raise ValueError(f"a {status} answer needs its body=")
+        if body is None and code is None:
+            code = DEFAULT_CODES.get(
+                status, "bad_request" if status < 500 else "internal_server_error"
+            )
+        fault = Fault(
+            FaultKind.ANSWER,
+            status=status,
+            code=code,
+            detail=detail,
+            errors=dict(errors) if errors is not None else None,
+            body=body,
+            headers=dict(headers or {}),
+        )
+        self._script(route, fault, times)
+
     def set_error_rate(
         self, route: str, rate: float, *, statuses: Iterable[int] | None = None
     ) -> None:
@@ -173,6 +283,29 @@ class Faults:
         if route == _ANY:
             return sum(len(queue) for queue in self._scripted.values())
         return len(self._scripted.get(_check_route(route), ()))
+
+    def unmet(self) -> list[str]:
+        """The scripted faults no call has used yet, e.g. ``["query: answer 409 conflict x2"]``."""
+        lines = []
+        for route, queue in self._scripted.items():
+            counts: dict[str, int] = {}
+            for fault in queue:
+                counts[fault.describe()] = counts.get(fault.describe(), 0) + 1
+            for text, count in counts.items():
+                lines.append(f"{route}: {text}" + (f" x{count}" if count > 1 else ""))
+        return lines
+
+    def assert_all_used(self) -> None:
+        """Fail (``AssertionError``) when a scripted fault is still waiting for its call.
+
+        :raises AssertionError: listing each route's unmet faults.
+        """
+        unmet = self.unmet()
+        if unmet:
+            raise AssertionError(
+                "scripted emulator answers were never used (the calls did not come): "
+                + "; ".join(unmet)
+            )
 
     def _script(self, route: str, fault: Fault, times: int) -> None:
         if times < 1:

@@ -45,7 +45,7 @@ import attrs
 from .._redact import mask_pan
 from ._cards import APPROVED, CardOutcome, card_brand, outcome_for
 from ._clock import Clock
-from ._records import CheckoutSessionRecord, HistoryStep, PaymentRecord
+from ._records import ChargebackRecord, CheckoutSessionRecord, HistoryStep, PaymentRecord
 
 if TYPE_CHECKING:
     from ..models import PaymentRequest, PayRequest, ThreeDSInitRequest
@@ -54,6 +54,7 @@ __all__ = [
     "CAPTURE_WINDOW",
     "THREE_DS_WINDOW",
     "Charge",
+    "ChargebackRecord",
     "CheckoutSessionRecord",
     "HistoryStep",
     "Ledger",
@@ -184,6 +185,8 @@ class Ledger:
         self.max_attempts = max_attempts
         self.sessions: dict[str, CheckoutSessionRecord] = {}
         self.payments: dict[str, PaymentRecord] = {}
+        #: Chargebacks opened by the bank (see :meth:`open_chargeback`), oldest first.
+        self.chargebacks: list[ChargebackRecord] = []
 
     def __repr__(self) -> str:
         return f"<Ledger sessions={len(self.sessions)} payments={len(self.payments)}>"
@@ -472,6 +475,85 @@ class Ledger:
                 self.payments[record.transaction_id] = record
             created.append(record.transaction_id)
         return created
+
+    def add_payments(
+        self,
+        count: int,
+        *,
+        start: datetime | None = None,
+        spacing: timedelta = timedelta(seconds=1),
+        amount: int = 15000,
+        currency: str = "TRY",
+        operation_type: str = "Sale",
+    ) -> list[str]:
+        """Add ``count`` approved payments at once, the cheap way (listing and paging tests).
+
+        No card is looked up and no randomness drawn beyond the ids: each payment is
+        ``completed`` (``authorized`` for a pre-auth), made at ``start`` (default: now)
+        plus ``spacing`` times its position. Returns the transaction ids, oldest first.
+        """
+        if count < 0:
+            raise ValueError("count must be >= 0")
+        first = self._clock.utcnow() if start is None else start
+        status = "authorized" if operation_type == "PreAuth" else "completed"
+        charge_type = "pre_auth" if operation_type == "PreAuth" else "sale"
+        created: list[str] = []
+        for index in range(count):
+            when = first + spacing * index
+            transaction_id = str(uuid.uuid4())
+            tail = transaction_id[-6:].upper()
+            record = PaymentRecord(
+                transaction_id=transaction_id,
+                amount=amount,
+                currency=currency,
+                installment=1,
+                operation_type=operation_type,
+                status=status,
+                is_success=True,
+                message="İşlem başarılı",
+                created_at=when,
+                masked_card_number="454671******7894",
+                card_brand="Visa",
+                card_holder_name="Test Kullanici",
+                external_id=f"BULK-{index + 1:06d}",
+                auth_code=f"{index % 1_000_000:06d}",
+                host_reference=f"HR{index:010d}",
+                provider_transaction_id=f"PRV-{tail}{index:06d}",
+                receipt_id=f"RC{index % 10**8:08d}",
+            )
+            record.history.append(
+                HistoryStep(when, status, None, charge_type, amount=amount, message=record.message)
+            )
+            self.payments[transaction_id] = record
+            created.append(transaction_id)
+        return created
+
+    def open_chargeback(
+        self,
+        transaction_id: str,
+        *,
+        amount: int | None = None,
+        reason: str = "Kart sahibi işlemi tanımıyor",
+        reason_code: str = "4837",
+    ) -> ChargebackRecord:
+        """The bank opens a chargeback on a payment (``amount`` defaults to all of it).
+
+        :raises RecordNotFound: ``payment_not_found``.
+        """
+        record = self.payment(transaction_id)
+        now = self._clock.utcnow()
+        chargeback = ChargebackRecord(
+            id=str(uuid.uuid4()),
+            transaction_id=transaction_id,
+            amount=record.charged_amount if amount is None else amount,
+            currency=record.currency,
+            reason=reason,
+            reason_code=reason_code,
+            created=now,
+            response_deadline=now + timedelta(days=10),
+        )
+        self.chargebacks.append(chargeback)
+        return chargeback
 
     # --- recording ----------------------------------------------------------------------------
 

@@ -8,13 +8,14 @@ numbers masked, CVVs never.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import attrs
 
 from ._cards import CardOutcome
 from ._clock import iso
 
-__all__ = ["CheckoutSessionRecord", "HistoryStep", "PaymentRecord"]
+__all__ = ["ChargebackRecord", "CheckoutSessionRecord", "HistoryStep", "PaymentRecord"]
 
 #: ``charge_type`` (and the query's ``operation_type``), by the operation type.
 _CHARGE_TYPES = {"Sale": "sale", "PreAuth": "pre_auth"}
@@ -104,6 +105,11 @@ class PaymentRecord:
     refunded_amount: int = 0
     #: What a capture turned the pre-auth into (None: not captured).
     captured_amount: int | None = None
+    #: What the bank's record (the query's ``external``) says differently from
+    #: Payven's, field by field; None: it agrees (see ``_seeding``).
+    bank_view: dict[str, Any] | None = attrs.field(default=None, repr=False)
+    #: The bank has no record of it: the query's ``external`` is null.
+    bank_record_missing: bool = attrs.field(default=False, repr=False)
     #: 3-D Secure: the bank's answer, decided at init from the card, applied at complete.
     pending_outcome: CardOutcome | None = attrs.field(default=None, repr=False)
     history: list[HistoryStep] = attrs.field(factory=list, repr=False)
@@ -177,3 +183,19 @@ class PaymentRecord:
         if self.external_id is not None:
             extra["external_id"] = self.external_id
         return extra
+
+
+@attrs.define
+class ChargebackRecord:
+    """A chargeback the bank opened on a payment."""
+
+    id: str
+    transaction_id: str
+    amount: int
+    currency: str
+    reason: str
+    reason_code: str
+    created: datetime
+    response_deadline: datetime
+    status: str = "Opened"
+    bank_reference_no: str | None = None
