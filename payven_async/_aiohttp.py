@@ -16,6 +16,7 @@ import time
 
 import aiohttp
 
+from . import _fork
 from ._config import ClientConfig, Timeout
 from ._http import Answer, Request
 from ._version import __version__
@@ -63,6 +64,7 @@ class AiohttpTransport:
         # aiohttp's form of the default limits, which nearly every request uses.
         self._default_limits = config.timeout
         self._default_client_timeout = _client_timeout(config.timeout.total, config.timeout.connect)
+        _fork.after_fork_in_child(self)
 
     @property
     def closed(self) -> bool:
@@ -179,6 +181,14 @@ class AiohttpTransport:
                 raise DecodeError(f"the answer is over the {cap}-byte limit")
             chunks.append(chunk)
         return b"".join(chunks)
+
+    def _after_fork(self) -> None:
+        # In a forked child the session's connections and loop are the parent's: the
+        # next request opens a new session in the child's loop. A caller's session is
+        # the caller's to replace.
+        if self._owns_session and self._session is not None:
+            _fork.abandon(self._session)
+            self._session = None
 
     async def aclose(self) -> None:
         """Close the session if we own it. Idempotent."""

@@ -11,6 +11,16 @@ The identity service allows about 10 token calls a minute per IP, so the rules a
   token call per request: the JWT ``exp`` claim is used instead, else a default;
 - on a 401 the client drops exactly the token it used (never a newer one).
 
+With a token store (``token_store=``, see :mod:`payven_async.stores`) the cache is
+shared by a fleet. :meth:`TokenManager.valid_bearer` stays what it is, a synchronous
+look at the local copy: the store is only consulted when that copy is missing or due
+for renewal, or after a 401. Then the manager takes the published token if it is fresh;
+else it takes the store's lock and renews (with the published refresh token, the
+latest) and publishes the result; else, while another process holds the lock, it waits
+for what that one publishes (the lock lapses by itself if its holder dies). A 401 drops
+the shared token only if it is still the refused one. A store that fails turns the
+manager back into a per-process cache, with one warning, for a minute at a time.
+
 Secrets and tokens are hidden from every repr.
 """
 
@@ -18,18 +28,25 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
+import random
 import time
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from . import _fork
 from ._config import ClientConfig, Timeout
 from ._http import Request
 from ._operations import REFRESH, TOKEN, Operation
 from ._throttle import Throttle
 from .errors import PayvenError
 from .models import Token
+from .stores import StoreError, TokenStore
+
+if TYPE_CHECKING:
+    from ._sealing import Sealer
 
 __all__ = [
     "DEFAULT_LIFETIME",
@@ -45,6 +62,10 @@ logger = logging.getLogger("payven.auth")
 RENEW_SKEW = 60.0
 DEFAULT_LIFETIME = 300.0
 MAX_LIFETIME = 86_400.0
+#: Seconds a failed token store is left alone before it is tried again.
+STORE_RETRY_AFTER = 60.0
+#: Seconds between looks at the store while another process renews (plus jitter).
+STORE_POLL = 0.05
 
 T = TypeVar("T")
 
@@ -100,6 +121,7 @@ class TokenManager:
         *,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        store: TokenStore | None = None,
     ) -> None:
         self._config = config
         self._run = run
@@ -116,6 +138,19 @@ class TokenManager:
         self.secrets: tuple[str, ...] = (config.client_secret,)
         #: How many token and refresh requests this manager has made (for tests and stats).
         self.requests_made = 0
+        self._shared = store
+        self._sealer: Sealer | None = None
+        self._key = ""
+        if store is not None:
+            from ._sealing import Sealer  # only a client with a store seals tokens
+
+            context = f"{config.client_id}\x00{config.slug}\x00{config.identity_url}"
+            self._sealer = Sealer(config.client_secret, context)
+            self._key = self._sealer.name
+        self._refused: str | None = None
+        self._store_down_until = 0.0
+        self._store_warned = False
+        _fork.after_fork_in_child(self)
 
     def __repr__(self) -> str:
         state = (
@@ -172,7 +207,9 @@ class TokenManager:
             if token is not None and self._clock() < self._renew_at:
                 return token.access_token
             options = {"timeout": timeout, "max_retries": max_retries, "started": started}
-            return (await self._renew(options)).access_token
+            if self._shared is None:
+                return (await self._renew(options)).access_token
+            return (await self._renew_shared(self._shared, options)).access_token
 
     async def current_token(self) -> Token:
         """The full current token (renewed first when due)."""
@@ -185,6 +222,133 @@ class TokenManager:
         if self._token is not None and self._token.access_token == access_token:
             logger.debug("dropping the access token the server refused")
             self._renew_at = self._expires_at = 0.0
+            if self._shared is not None:
+                # Dropped from the store by the renewal that follows (it awaits; this
+                # is called from the pipeline's loop and must not).
+                self._refused = access_token
+
+    def _after_fork(self) -> None:
+        # In a forked child: an asyncio lock may be bound to the parent's loop (or held
+        # by one of its tasks, which do not exist here). The token itself stays good.
+        self._lock = asyncio.Lock()
+
+    # --- the shared store ---------------------------------------------------------------
+
+    async def _renew_shared(self, store: TokenStore, options: dict[str, Any]) -> Token:
+        """Renew through the fleet's store (see the module docstring); on a store that
+        fails, renew for this process alone."""
+        if self._clock() < self._store_down_until:
+            return await self._renew(options)
+        try:
+            return await self._renew_in_fleet(store, options)
+        except StoreError as exc:
+            self._store_failed(exc)
+            return await self._renew(options)
+
+    async def _renew_in_fleet(self, store: TokenStore, options: dict[str, Any]) -> Token:
+        key = self._key
+        refused, self._refused = self._refused, None
+        if refused is not None:
+            await store.discard(key, self._fingerprint(refused))
+        give_up_at = self._clock() + 2 * store.lock_timeout + 1.0
+        while True:
+            shared = await self._read_shared(store, refused)
+            if shared is not None and shared[1]:
+                return shared[0]
+            handle = await store.lock(key)
+            if handle is not None:
+                break
+            if self._clock() > give_up_at:  # a store that never frees its lock
+                logger.debug("the token store's lock is never free; renewing alone")
+                return await self._renew(options)
+            await asyncio.sleep(STORE_POLL * (1 + random.random()))
+        try:
+            shared = await self._read_shared(store, refused)
+            if shared is not None and shared[1]:
+                return shared[0]  # published while the lock was being taken
+            token = await self._renew(options)
+            try:
+                await self._publish(store, token)
+            except StoreError as exc:
+                self._store_failed(exc)
+            return token
+        finally:
+            with contextlib.suppress(StoreError):
+                await store.unlock(key, handle)
+
+    async def _read_shared(
+        self, store: TokenStore, refused: str | None
+    ) -> tuple[Token, bool] | None:
+        """The published token, adopted as this manager's own, and whether it is fresh
+        (not due for renewal); None when there is none (or it is the refused one)."""
+        sealed = await store.read(self._key)
+        if sealed is None:
+            return None
+        assert self._sealer is not None
+        opened = self._sealer.open(sealed)
+        if opened is None:
+            return None  # sealed under other credentials, or altered: ignored
+        try:
+            fields = json.loads(opened)
+            access, expires_at, renew_at = fields["a"], float(fields["e"]), float(fields["n"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        if access == refused:
+            return None
+        wall = self._wall_clock()
+        if wall >= expires_at:
+            return None
+        current = self._token
+        if current is None or current.access_token != access:
+            refresh_at = fields.get("re")
+            token = Token(
+                access_token=access,
+                refresh_token=fields.get("r"),
+                expires_in=max(1, int(expires_at - wall)),
+                refresh_expires_in=None if refresh_at is None else max(1, int(refresh_at - wall)),
+                token_type=fields.get("t"),
+                scope=fields.get("s"),
+            )
+            self._adopt(token, expires_at - wall, renew_at - wall)
+        assert self._token is not None
+        return self._token, wall < renew_at
+
+    async def _publish(self, store: TokenStore, token: Token) -> None:
+        assert self._sealer is not None
+        now, wall = self._clock(), self._wall_clock()
+        life = self._expires_at - now
+        if life <= 0:
+            return
+        refresh_at = self._refresh_expires_at
+        fields = {
+            "a": token.access_token,
+            "r": token.refresh_token,
+            "e": wall + life,
+            "n": wall + (self._renew_at - now),
+            "re": None if refresh_at is None else wall + (refresh_at - now),
+            "t": token.token_type,
+            "s": token.scope,
+        }
+        sealed = self._sealer.seal(json.dumps(fields, separators=(",", ":")).encode())
+        # Never kept longer than the access token lives.
+        await store.publish(self._key, sealed, self._fingerprint(token.access_token), life)
+
+    def _fingerprint(self, access_token: str) -> str:
+        assert self._sealer is not None
+        return self._sealer.fingerprint(access_token)
+
+    def _store_failed(self, exc: StoreError) -> None:
+        """Per-process tokens for a while; one warning in this manager's life."""
+        self._store_down_until = self._clock() + STORE_RETRY_AFTER
+        if self._store_warned:
+            logger.debug("token store still unavailable: %s", exc)
+            return
+        self._store_warned = True
+        # StoreError's text names the failure's type only: never a URL, never a token.
+        logger.warning(
+            "token store unavailable (%s); this process fetches its own tokens meanwhile",
+            exc,
+        )
 
     async def _renew(self, options: dict[str, Any]) -> Token:
         previous = self._token
@@ -214,6 +378,20 @@ class TokenManager:
         request = operation.prepare(self._config.identity_url, self._config.slug, body=body)
         self.requests_made += 1
         return await self._run(operation, request, **options)
+
+    def _adopt(self, token: Token, lifetime: float, renew_in: float) -> None:
+        """Take a token another process published, with its expiry and renewal times."""
+        now = self._clock()
+        self._token = token
+        self._bearer = "Bearer " + token.access_token
+        self.secrets = (self._config.client_secret, token.access_token)
+        if token.refresh_token:
+            self.secrets += (token.refresh_token,)
+        self._expires_at = now + lifetime
+        self._renew_at = now + renew_in
+        refresh_life = token.refresh_expires_in
+        self._refresh_expires_at = None if refresh_life is None else now + refresh_life
+        logger.debug("shared access token, valid for %.0f s", lifetime)
 
     def _store(self, token: Token) -> Token:
         now = self._clock()

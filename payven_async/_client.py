@@ -41,6 +41,7 @@ from .models import (
     QueryOutcome,
     Token,
 )
+from .stores import RateLimiter, TokenStore
 
 if TYPE_CHECKING:
     import aiohttp
@@ -90,6 +91,12 @@ class PayvenClient(ListingMethods):
     ``transport`` replaces HTTP altogether, e.g. with a
     :class:`~payven_async.MemoryTransport` that answers from a function in tests.
 
+    ``token_store`` shares one access token with other clients and processes, and
+    ``rate_limiter`` one request rate (every call's, ``query_many``'s too) and the
+    pauses the server asks for: see :mod:`payven_async.stores` (``RedisTokenStore``
+    and ``RedisRateLimiter`` for a fleet). Both are the caller's; closing the client
+    only lets go of the connections it used.
+
     ``proxy`` is an HTTP proxy's URL (``http://user:pass@proxy:3128``) for every
     request; ``trust_env=True`` lets aiohttp read ``HTTPS_PROXY`` / ``HTTP_PROXY`` /
     ``NO_PROXY`` (and ``~/.netrc``) from the environment, which is ignored otherwise.
@@ -124,6 +131,8 @@ class PayvenClient(ListingMethods):
         connection_limit: int = 100,
         on_retry: OnRetry | Iterable[OnRetry] | None = None,
         transport: Transport | None = None,
+        token_store: TokenStore | None = None,
+        rate_limiter: RateLimiter | None = None,
         proxy: str | None = None,
         trust_env: bool = False,
         instrument: bool = False,
@@ -171,7 +180,14 @@ class PayvenClient(ListingMethods):
             )
         self._transport = transport
         hooks = () if on_retry is None else (on_retry,) if callable(on_retry) else on_retry
-        self._pipeline = Pipeline(self._config, transport, on_retry=hooks)
+        self._pipeline = Pipeline(
+            self._config,
+            transport,
+            on_retry=hooks,
+            token_store=token_store,
+            rate_limiter=rate_limiter,
+        )
+        self._shared = tuple(s for s in (token_store, rate_limiter) if s is not None)
         if instrument or tracer_provider is not None or meter_provider is not None:
             from ._telemetry import Telemetry  # only then: OpenTelemetry is an extra
 
@@ -208,6 +224,8 @@ class PayvenClient(ListingMethods):
         """Close the HTTP session (unless it is the caller's). Idempotent."""
         self._pipeline.closed = True
         await self._transport.aclose()
+        for shared in self._shared:  # the connections this loop holds, not the store
+            await shared.release()
 
     # --- checkout -----------------------------------------------------------------
 

@@ -4,7 +4,8 @@ For one logical call (a prepared :class:`~payven_async._http.Request` and its ro
 operation table) :meth:`Pipeline.run`:
 
 1. waits for the batch's throttle, if any (a client-side rate limit, or a pause the
-   server asked for);
+   server asked for), and for the client's shared rate limiter, if any (``rate_limiter=``,
+   see :mod:`payven_async.stores`), for vpos rows;
 2. for a vpos row, takes the cached access token or renews it (that renewal is itself
    a run of the token row, under this call's options and deadline) and adds it;
 3. sends the request through the transport, within this attempt's timeout, which is
@@ -48,10 +49,11 @@ from ._responses import (
     outcome_unknown,
 )
 from ._retry import RetryPolicy
-from ._throttle import Throttle
+from ._throttle import Throttle, server_pause
 from ._transport import Transport
 from .errors import ClientClosedError, PayvenError, Problem, RateLimitError, ValidationError
 from .models import Token, _Answer
+from .stores import RateLimiter, TokenStore
 
 if TYPE_CHECKING:
     from ._telemetry import Telemetry
@@ -98,13 +100,17 @@ class Pipeline:
         transport: Transport,
         *,
         on_retry: Iterable[OnRetry] = (),
+        token_store: TokenStore | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self._transport = transport
         self._limits = config.timeout
         self._policy = RetryPolicy(max_retries=config.max_retries)
         self._on_retry = tuple(on_retry)
         #: The client's token: renewed through :meth:`run` like any other request.
-        self.tokens = TokenManager(config, self.run)
+        self.tokens = TokenManager(config, self.run, store=token_store)
+        #: The rate limit shared with other clients (and processes), if any.
+        self.limiter = rate_limiter
         #: Set when the client closes: later attempts raise ClientClosedError.
         self.closed = False
         #: Spans and metrics (``instrument=True``), or None: one test per call when off.
@@ -158,7 +164,12 @@ class Pipeline:
         else:  # a renewal inside a call: what is left of the call's deadline
             left = policy.deadline - (time.monotonic() - started)
         attempt_timeout = limits if left >= limits.total else _within(limits, left)
-        tokens = self.tokens if operation.authenticated else None
+        tokens: TokenManager | None
+        limiter: RateLimiter | None
+        if operation.authenticated:
+            tokens, limiter = self.tokens, self.limiter
+        else:  # identity rows: the token store guards those, not the API's rate limit
+            tokens = limiter = None
         send = self._transport.send
         renewed = False
         number = 1
@@ -170,6 +181,9 @@ class Pipeline:
                 if self.telemetry is not None:
                     self.telemetry.event("payven.throttle_wait", {"payven.call": request.call})
                 await throttle.acquire()
+                fresh = False
+            if limiter is not None:
+                await limiter.acquire()
                 fresh = False
             if tokens is None:
                 wire = request if number == 1 else request._replace(attempt=number)
@@ -189,6 +203,10 @@ class Pipeline:
                 answer = await send(wire, attempt_timeout)
                 if throttle is not None:
                     throttle.observe(answer.headers)
+                if limiter is not None:
+                    pause = server_pause(answer.headers)
+                    if pause:
+                        await limiter.pause(pause)  # every process sharing it waits
                 status = answer.status
                 if status == 401 and tokens is not None and not renewed:
                     renewed = True  # once per call: drop exactly that token, then replay
@@ -217,7 +235,9 @@ class Pipeline:
                 delay = (
                     None
                     if operation.retry is Retry.NEVER
-                    else policy.next_delay(error, number, elapsed)
+                    else policy.next_delay(
+                        error, number, elapsed, jitter=operation.retry is Retry.IDENTITY
+                    )
                 )
                 if delay is None:
                     meta = meta_of(wire, answer, number, elapsed)
@@ -232,13 +252,16 @@ class Pipeline:
                 if "X-Correlation-Id" not in request.headers:
                     # One id for the call's later attempts: the first answer's, or ours.
                     request = with_correlation_id(request, answer)
-                if throttle is not None and isinstance(error, RateLimitError):
-                    logger.info(
-                        "%s: rate limited (429); the batch pauses %.2f s", request.call, delay
-                    )
+                if isinstance(error, RateLimitError) and (
+                    throttle is not None or limiter is not None
+                ):
+                    logger.info("%s: rate limited (429); pausing %.2f s", request.call, delay)
                     if self.telemetry is not None:
                         self.telemetry.event("payven.throttle_pause", {"payven.delay": delay})
-                    throttle.pause_for(delay)  # the whole batch waits, once
+                    if throttle is not None:
+                        throttle.pause_for(delay)  # the whole batch waits, once
+                    if limiter is not None:
+                        await limiter.pause(delay)  # every client sharing it waits
                     delay = 0.0
             else:
                 if request.moves_money and not result.is_success:

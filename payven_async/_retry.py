@@ -54,7 +54,10 @@ class RetryPolicy:
     """Exponential backoff with full jitter, ``Retry-After`` honoured up to a cap.
 
     ``max_retries`` counts retries after the first attempt; ``deadline`` bounds one
-    logical call, all attempts and waits included.
+    logical call, all attempts and waits included. With ``jitter`` (token requests),
+    a ``Retry-After`` wait gets a random extra of up to half of it (at least a second's
+    spread): processes told the same ``Retry-After`` by the identity service then do
+    not come back together and use up its per-minute allowance again at once.
     """
 
     max_retries: int = 2
@@ -64,15 +67,24 @@ class RetryPolicy:
     deadline: float = 120.0
     random: Callable[[], float] = attrs.field(default=random.random, repr=False)
 
-    def backoff(self, retry_number: int, retry_after: float | None = None) -> float:
+    def backoff(
+        self, retry_number: int, retry_after: float | None = None, *, jitter: bool = False
+    ) -> float:
         """How long to wait before retry number ``retry_number`` (1-based)."""
         if retry_after is not None:
-            return min(retry_after, self.max_retry_after)
+            wait = min(retry_after, self.max_retry_after)
+            if jitter:
+                wait += max(1.0, wait / 2) * self.random()
+            return wait
         ceiling = min(self.max_delay, self.base_delay * (2 ** (retry_number - 1)))
         return float(ceiling * self.random())
 
-    def next_delay(self, error: PayvenError, retry_number: int, elapsed: float) -> float | None:
+    def next_delay(
+        self, error: PayvenError, retry_number: int, elapsed: float, *, jitter: bool = False
+    ) -> float | None:
         """The wait before retry ``retry_number`` after ``error``, or None to give up.
+
+        ``jitter`` spreads a ``Retry-After`` wait (for token requests).
 
         Gives up when the fault is not retryable, the retries are used up, or waiting
         would cross the deadline.
@@ -80,7 +92,7 @@ class RetryPolicy:
         if retry_number > self.max_retries or not is_retryable(error):
             return None
         retry_after = error.retry_after if isinstance(error, APIError) else None
-        delay = self.backoff(retry_number, retry_after)
+        delay = self.backoff(retry_number, retry_after, jitter=jitter)
         if elapsed + delay >= self.deadline:
             return None
         return delay

@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 
-__all__ = ["Throttle"]
+__all__ = ["Throttle", "server_pause"]
 
 # Never pause a batch for longer than this on the strength of one header.
 MAX_PAUSE = 300.0
@@ -82,15 +82,22 @@ class Throttle:
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Honour ``X-RateLimit-Remaining: 0`` until ``X-RateLimit-Reset`` (Unix seconds)."""
-        remaining = headers.get("X-RateLimit-Remaining")
-        if remaining is None or remaining.strip() not in ("0", "0.0"):
-            return
-        reset = headers.get("X-RateLimit-Reset")
-        try:
-            value = float(reset) if reset is not None else 1.0
-        except ValueError:
-            value = 1.0
-        # The docs say a Unix timestamp; a small number can only be seconds from now.
-        wait = value - self._wall_clock() if value > 1_000_000_000 else value
+        wait = server_pause(headers, self._wall_clock)
         if wait > 0:
             self.pause_for(wait)
+
+
+def server_pause(headers: Mapping[str, str], wall_clock: Callable[[], float] = time.time) -> float:
+    """Seconds to pause for when an answer says ``X-RateLimit-Remaining: 0`` (until its
+    ``X-RateLimit-Reset``, Unix seconds), else 0."""
+    remaining = headers.get("X-RateLimit-Remaining")
+    if remaining is None or remaining.strip() not in ("0", "0.0"):
+        return 0.0
+    reset = headers.get("X-RateLimit-Reset")
+    try:
+        value = float(reset) if reset is not None else 1.0
+    except ValueError:
+        value = 1.0
+    # The docs say a Unix timestamp; a small number can only be seconds from now.
+    wait = value - wall_clock() if value > 1_000_000_000 else value
+    return max(wait, 0.0)

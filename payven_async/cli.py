@@ -364,6 +364,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=10_000,
         help="requests per second before 429 (0: no limit and no X-RateLimit headers)",
     )
+    emulator.add_argument(
+        "--token-limit",
+        type=int,
+        default=10,
+        help="token calls allowed per minute before 429, as documented (0: no limit)",
+    )
 
     emulator.add_argument(
         "--seed", type=int, default=0, metavar="N", help="put N payments in the ledger at start"
@@ -775,6 +781,7 @@ async def _cmd_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         client_secret=args.client_secret,
         token_ttl=args.token_ttl,
         rate_limit=args.rate_limit or None,
+        token_calls_per_minute=args.token_limit or None,
     )
     webhook_secret = None
     if args.webhook_url is not None:

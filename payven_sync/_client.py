@@ -18,6 +18,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from payven_async import PayvenClient as AsyncPayvenClient, Timeout, Transport
 from payven_async._config import ClientConfig, Environment
 from payven_async._pipeline import OnRetry
+from payven_async.stores import RateLimiter, TokenStore
 
 from ._portal import Portal
 
@@ -117,6 +118,8 @@ class PayvenClient:
         connection_limit: int = 100,
         on_retry: OnRetry | Iterable[OnRetry] | None = None,
         transport: Transport | None = None,
+        token_store: TokenStore | None = None,
+        rate_limiter: RateLimiter | None = None,
         proxy: str | None = None,
         trust_env: bool = False,
         instrument: bool = False,
@@ -140,6 +143,8 @@ class PayvenClient:
             connection_limit=connection_limit,
             on_retry=on_retry,
             transport=transport,
+            token_store=token_store,
+            rate_limiter=rate_limiter,
             proxy=proxy,
             trust_env=trust_env,
             instrument=instrument,

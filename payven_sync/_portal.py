@@ -13,6 +13,10 @@ its result); on a loopback request that difference is a measurable share of the 
 of a call (see ``benchmarks/sync_vs_requests.py``). Because those tasks do not belong
 to the portal's task group, the portal counts them itself and drains them on close.
 
+After ``os.fork()`` the child has none of the parent's threads: the portal forgets the
+parent's loop (without touching it) and starts its own on the child's first call, and
+the async client drops its session the same way (see ``payven_async._fork``).
+
 Closing, in order: refuse new calls; stop every ``query_many`` stream still open (its
 consumer gets :class:`ClientClosedError`); wait for the calls in flight to finish; close
 the async client inside the loop; stop the portal and join its thread.
@@ -31,7 +35,7 @@ import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from payven_async import ClientClosedError, RunningEventLoopError
+from payven_async import ClientClosedError, RunningEventLoopError, _fork
 
 __all__ = ["Portal", "refuse_in_event_loop"]
 
@@ -97,6 +101,22 @@ class Portal:
         self._portal: BlockingPortal | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._streams: weakref.WeakSet[_Stream[Any]] = weakref.WeakSet()
+        _fork.after_fork_in_child(self)
+
+    def _after_fork(self) -> None:
+        """In a forked child: forget the parent's loop thread, which does not exist here.
+
+        Its objects are kept, untouched (closing would wait for a loop that never runs);
+        the locks are new, since another thread may have held them at the fork.
+        """
+        if self._loop is None:
+            return
+        _fork.abandon(self._stack, self._portal, self._loop)
+        self._stack = self._portal = self._loop = None
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._active = 0
+        self._streams = weakref.WeakSet()
 
     @property
     def closed(self) -> bool:

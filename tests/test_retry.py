@@ -99,3 +99,16 @@ def test_retry_after_parses_seconds_and_http_dates() -> None:
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
     assert parse_retry_after("-3") == 0.0
+
+
+def test_identity_retry_after_waits_get_jitter() -> None:
+    """With jitter (token calls) a Retry-After wait gets up to half again on top, at
+    least a second's spread; without it the wait is exactly Retry-After."""
+    top = RetryPolicy(random=lambda: 1.0)
+    bottom = RetryPolicy(random=lambda: 0.0)
+    limited = RateLimitError("429", status=429, retry_after=10.0)
+    assert top.next_delay(limited, 1, 0.0) == 10.0
+    assert top.next_delay(limited, 1, 0.0, jitter=True) == 15.0
+    assert bottom.next_delay(limited, 1, 0.0, jitter=True) == 10.0
+    short = RateLimitError("429", status=429, retry_after=1.0)
+    assert top.next_delay(short, 1, 0.0, jitter=True) == 2.0

@@ -36,7 +36,7 @@ from ._faults import ROUTES, Fault, FaultKind, Faults
 from ._ledger import LedgerError
 from ._listing_routes import ListingRoutes
 from ._operations import OperationRoutes
-from ._ratelimit import RateLimiter
+from ._ratelimit import MinuteLimit, RateLimiter
 from ._routes import CoreRoutes
 from ._webhooks import Webhooks
 
@@ -69,6 +69,7 @@ class EmulatorApp:
         *,
         faults: Faults,
         limiter: RateLimiter,
+        token_limit: MinuteLimit | None = None,
         webhooks: Webhooks | None = None,
     ) -> None:
         #: What the routes work with (ledger, tokens, clock, hooks...).
@@ -77,6 +78,10 @@ class EmulatorApp:
         self.webhooks = webhooks
         self.faults = faults
         self.limiter = limiter
+        #: The token route's own per-minute limit.
+        self.token_limit = (
+            token_limit if token_limit is not None else MinuteLimit(context.clock, None)
+        )
         #: Requests received per route name (``"token"``, ``"pay"``, ...).
         self.calls: collections.Counter[str] = collections.Counter()
         #: The last requests received (bodies are never kept).
@@ -129,6 +134,16 @@ class EmulatorApp:
                             f"Saniyede en fazla {decision.limit} istek; "
                             f"{decision.retry_after} sn sonra tekrar deneyin.",
                         )
+            if route == "token":
+                refused = self.token_limit.hit()
+                if refused is not None:
+                    headers["Retry-After"] = str(refused.retry_after)
+                    raise ProblemError(
+                        429,
+                        "rate_limit_exceeded",
+                        f"Dakikada en fazla {refused.limit} token isteği; "
+                        f"{refused.retry_after} sn sonra tekrar deneyin.",
+                    )
             if route in ROUTES:
                 assert route is not None
                 fault = self.faults.take(route)

@@ -18,7 +18,7 @@ from ._context import RouteContext
 from ._faults import Faults
 from ._idempotency import IdempotencyStore
 from ._ledger import Ledger
-from ._ratelimit import RateLimiter
+from ._ratelimit import MinuteLimit, RateLimiter
 from ._seeding import SeededPayments, seed_payments
 from ._thread_loop import ThreadLoop
 from ._tokens import TokenIssuer
@@ -106,6 +106,9 @@ class PayvenEmulator(_Seeding):
     :param max_attempts: failed pay attempts after which a session is ``failed``.
     :param rate_limit: requests per second before 429; ``None`` turns limiting and the
         ``X-RateLimit-*`` headers off.
+    :param token_calls_per_minute: calls to the token route allowed in any minute before
+        it answers 429 with ``Retry-After`` (10, as documented); ``None`` turns it off.
+        ``calls["token"]`` counts every call, refused ones too.
     :param webhook_url: send a signed webhook event for every pay that completes or is
         declined to this URL (more endpoints: ``emu.webhooks.subscribe``).
     :param webhook_secret: the secret signing those events (a fresh ``whsec_…`` if None).
@@ -127,6 +130,7 @@ class PayvenEmulator(_Seeding):
         session_ttl: float = 1800.0,
         max_attempts: int = 3,
         rate_limit: int | None = 10_000,
+        token_calls_per_minute: int | None = 10,
         faults: Faults | None = None,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
@@ -137,6 +141,8 @@ class PayvenEmulator(_Seeding):
             raise ValueError("token_ttl, refresh_ttl, session_ttl and max_attempts must be > 0")
         if rate_limit is not None and rate_limit < 1:
             raise ValueError("rate_limit must be >= 1, or None for no limit")
+        if token_calls_per_minute is not None and token_calls_per_minute < 1:
+            raise ValueError("token_calls_per_minute must be >= 1, or None for no limit")
         self._host = _loopback(host)
         self._port = port
         self.client_id = client_id
@@ -147,6 +153,7 @@ class PayvenEmulator(_Seeding):
         self.ledger = Ledger(self.clock, session_ttl=session_ttl, max_attempts=max_attempts)
         self.idempotency = IdempotencyStore(self.clock)
         self._limiter = RateLimiter(self.clock, rate_limit)
+        self._token_limit = MinuteLimit(self.clock, token_calls_per_minute)
         self.tenant_id = str(uuid.uuid4())
         self.merchant_id = str(uuid.uuid4())
         self.tokens = TokenIssuer(
@@ -181,7 +188,11 @@ class PayvenEmulator(_Seeding):
             on_event=self.webhooks.emit,
         )
         self._app = EmulatorApp(
-            context, faults=self.faults, limiter=self._limiter, webhooks=self.webhooks
+            context,
+            faults=self.faults,
+            limiter=self._limiter,
+            token_limit=self._token_limit,
+            webhooks=self.webhooks,
         )
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
@@ -255,6 +266,22 @@ class PayvenEmulator(_Seeding):
         if value is not None and value < 1:
             raise ValueError("rate_limit must be >= 1, or None for no limit")
         self._limiter.limit = value
+
+    @property
+    def token_calls_per_minute(self) -> int | None:
+        """Token-route calls allowed in any minute before 429 (``None``: unlimited)."""
+        return self._token_limit.limit
+
+    @token_calls_per_minute.setter
+    def token_calls_per_minute(self, value: int | None) -> None:
+        if value is not None and value < 1:
+            raise ValueError("token_calls_per_minute must be >= 1, or None for no limit")
+        self._token_limit.limit = value
+
+    @property
+    def token_calls_refused(self) -> int:
+        """How many token-route calls were answered 429 for the per-minute limit."""
+        return self._token_limit.refused
 
     @property
     def calls(self) -> collections.Counter[str]:
