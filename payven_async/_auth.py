@@ -40,6 +40,7 @@ from . import _fork
 from ._config import ClientConfig, Timeout
 from ._http import Request
 from ._operations import REFRESH, TOKEN, Operation
+from ._redact import SecretText
 from ._throttle import Throttle
 from .errors import PayvenError
 from .models import Token
@@ -135,7 +136,7 @@ class TokenManager:
         self._refresh_expires_at: float | None = None
         #: The values that must never appear in text leaving the library (kept up to date
         #: by _store(), the only place tokens change; an attribute, read on every call).
-        self.secrets: tuple[str, ...] = (config.client_secret,)
+        self.secrets: tuple[str, ...] = (SecretText(config.client_secret),)
         #: How many token and refresh requests this manager has made (for tests and stats).
         self.requests_made = 0
         self._shared = store
@@ -181,7 +182,7 @@ class TokenManager:
         """``Bearer <access token>`` for a valid token, renewed first when due (see
         :meth:`access_token` for the options)."""
         token = await self.access_token(timeout=timeout, max_retries=max_retries, started=started)
-        return "Bearer " + token
+        return SecretText("Bearer " + token)
 
     async def access_token(
         self,
@@ -219,6 +220,7 @@ class TokenManager:
 
     def invalidate(self, access_token: str) -> None:
         """Forget ``access_token`` if it is still the current one (after a 401)."""
+        access_token = SecretText(access_token)  # a local an error tracker may render
         if self._token is not None and self._token.access_token == access_token:
             logger.debug("dropping the access token the server refused")
             self._renew_at = self._expires_at = 0.0
@@ -282,17 +284,10 @@ class TokenManager:
         """The published token, adopted as this manager's own, and whether it is fresh
         (not due for renewal); None when there is none (or it is the refused one)."""
         sealed = await store.read(self._key)
-        if sealed is None:
-            return None
-        assert self._sealer is not None
-        opened = self._sealer.open(sealed)
-        if opened is None:
-            return None  # sealed under other credentials, or altered: ignored
-        try:
-            fields = json.loads(opened)
-            access, expires_at, renew_at = fields["a"], float(fields["e"]), float(fields["n"])
-        except (ValueError, KeyError, TypeError):
-            return None
+        fields = None if sealed is None else self._open_shared(sealed)
+        if fields is None:
+            return None  # none published, sealed under other credentials, or altered
+        access, expires_at, renew_at = fields["a"], fields["e"], fields["n"]
         if access == refused:
             return None
         wall = self._wall_clock()
@@ -314,11 +309,36 @@ class TokenManager:
         return self._token, wall < renew_at
 
     async def _publish(self, store: TokenStore, token: Token) -> None:
-        assert self._sealer is not None
         now, wall = self._clock(), self._wall_clock()
         life = self._expires_at - now
         if life <= 0:
             return
+        sealed = self._seal_shared(token, now, wall, life)
+        # Never kept longer than the access token lives.
+        await store.publish(self._key, sealed, self._fingerprint(token.access_token), life)
+
+    # The two helpers below hold the plain tokens only in their own frames, which never
+    # await: a store failing mid-call leaves no token in the locals an error tracker sends.
+
+    def _open_shared(self, sealed: bytes) -> dict[str, Any] | None:
+        """A published token's fields, its tokens as SecretText; None if unreadable."""
+        assert self._sealer is not None
+        opened = self._sealer.open(sealed)
+        if opened is None:
+            return None
+        try:
+            fields = json.loads(opened)
+            fields["a"] = SecretText(fields["a"])
+            if fields.get("r") is not None:
+                fields["r"] = SecretText(fields["r"])
+            fields["e"], fields["n"] = float(fields["e"]), float(fields["n"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        return fields  # type: ignore[no-any-return]
+
+    def _seal_shared(self, token: Token, now: float, wall: float, life: float) -> bytes:
+        """``token`` and its times (on the wall clock, which all processes share), sealed."""
+        assert self._sealer is not None
         refresh_at = self._refresh_expires_at
         fields = {
             "a": token.access_token,
@@ -329,9 +349,7 @@ class TokenManager:
             "t": token.token_type,
             "s": token.scope,
         }
-        sealed = self._sealer.seal(json.dumps(fields, separators=(",", ":")).encode())
-        # Never kept longer than the access token lives.
-        await store.publish(self._key, sealed, self._fingerprint(token.access_token), life)
+        return self._sealer.seal(json.dumps(fields, separators=(",", ":")).encode())
 
     def _fingerprint(self, access_token: str) -> str:
         assert self._sealer is not None
@@ -361,12 +379,15 @@ class TokenManager:
             else f"due: {self._expires_at - self._clock():.0f} s of validity left",
         )
         if previous is not None and previous.refresh_token and self._refresh_usable():
-            body = {"refresh_token": previous.refresh_token}
+            body: dict[str, str] = {"refresh_token": SecretText(previous.refresh_token)}
             try:
                 return self._store(await self._request(REFRESH, body, options))
             except PayvenError as exc:
                 logger.info("refresh failed (%s); using client credentials", type(exc).__name__)
-        body = {"client_id": self._config.client_id, "client_secret": self._config.client_secret}
+        body = {
+            "client_id": self._config.client_id,
+            "client_secret": SecretText(self._config.client_secret),
+        }
         return self._store(await self._request(TOKEN, body, options))
 
     def _refresh_usable(self) -> bool:
@@ -383,10 +404,11 @@ class TokenManager:
         """Take a token another process published, with its expiry and renewal times."""
         now = self._clock()
         self._token = token
-        self._bearer = "Bearer " + token.access_token
-        self.secrets = (self._config.client_secret, token.access_token)
+        # Masked reprs (SecretText): these travel through frames an error tracker renders.
+        self._bearer = SecretText("Bearer " + token.access_token)
+        self.secrets = (SecretText(self._config.client_secret), SecretText(token.access_token))
         if token.refresh_token:
-            self.secrets += (token.refresh_token,)
+            self.secrets += (SecretText(token.refresh_token),)
         self._expires_at = now + lifetime
         self._renew_at = now + renew_in
         refresh_life = token.refresh_expires_in
@@ -397,10 +419,11 @@ class TokenManager:
         now = self._clock()
         lifetime = token_lifetime(token, now=self._wall_clock())
         self._token = token
-        self._bearer = "Bearer " + token.access_token
-        self.secrets = (self._config.client_secret, token.access_token)
+        # Masked reprs (SecretText): these travel through frames an error tracker renders.
+        self._bearer = SecretText("Bearer " + token.access_token)
+        self.secrets = (SecretText(self._config.client_secret), SecretText(token.access_token))
         if token.refresh_token:
-            self.secrets += (token.refresh_token,)
+            self.secrets += (SecretText(token.refresh_token),)
         self._expires_at = now + lifetime
         self._renew_at = now + max(lifetime - RENEW_SKEW, lifetime / 2)
         refresh_life = token.refresh_expires_in

@@ -28,7 +28,7 @@ from collections.abc import (
 from typing import TypeAlias
 
 from .errors import PayvenError
-from .models import PaymentQuery, QueryOutcome
+from .models import PaymentQuery, QueryFailed, QueryOutcome, QuerySucceeded
 
 __all__ = ["ProgressHook", "TransactionIds", "stream_outcomes"]
 
@@ -201,11 +201,11 @@ async def stream_outcomes(
                     return
                 index, transaction_id = item
                 try:
-                    outcome = QueryOutcome(
-                        str(transaction_id), result=await query_one(transaction_id)
+                    outcome: QueryOutcome = QuerySucceeded(
+                        str(transaction_id), await query_one(transaction_id)
                     )
                 except PayvenError as exc:
-                    outcome = QueryOutcome(str(transaction_id), error=exc)
+                    outcome = QueryFailed(str(transaction_id), exc)
                 except Exception as exc:  # noqa: BLE001 - never lose it: the consumer re-raises
                     outbox.put(_Failed(exc))
                     return

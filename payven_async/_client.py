@@ -29,6 +29,7 @@ from ._batch import ProgressHook, TransactionIds, stream_outcomes
 from ._client_listing import DEFAULT_PAGE_SIZE, ListingMethods
 from ._config import ClientConfig, Environment, Timeout, build_config
 from ._pipeline import OnRetry, Pipeline
+from ._redact import SecretText
 from ._throttle import Throttle
 from ._transport import Transport
 from .errors import ConfigurationError
@@ -139,6 +140,8 @@ class PayvenClient(ListingMethods):
         tracer_provider: Any = None,
         meter_provider: Any = None,
     ) -> None:
+        if client_secret is not None:  # masked in this frame's locals (a ConfigurationError)
+            client_secret = SecretText(client_secret)
         self._config: ClientConfig = build_config(
             client_id=client_id,
             client_secret=client_secret,
@@ -196,7 +199,9 @@ class PayvenClient(ListingMethods):
         self._vpos_url = self._config.vpos_url
 
     def __repr__(self) -> str:
-        config = self._config
+        config: ClientConfig | None = getattr(self, "_config", None)
+        if config is None:  # __init__ failed: error trackers still render its frame
+            return "<PayvenClient (not configured)>"
         return (
             f"<PayvenClient client_id={config.client_id!r} slug={config.slug!r} "
             f"environment={config.environment!r} vpos_url={config.vpos_url!r}>"

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ._redact import REDACTED
+from ._redact import REDACTED, SecretText
 from .errors import ConfigurationError
 
 __all__ = ["HOSTS", "ClientConfig", "Environment", "Timeout", "build_config"]
@@ -47,7 +47,8 @@ class ClientConfig:
     """Everything a client needs to know, resolved and checked once at construction."""
 
     client_id: str
-    client_secret: str = attrs.field(repr=lambda _: REDACTED)
+    # SecretText: its repr is masked wherever it travels (a token request's body).
+    client_secret: str = attrs.field(repr=lambda _: REDACTED, converter=SecretText)
     slug: str
     environment: Environment
     identity_url: str
@@ -158,6 +159,10 @@ def build_config(
         problems.append("ssl_context must verify certificates and host names")
 
     if problems:
+        # Not locals for an error tracker: the environment (PAYVEN_CLIENT_SECRET and
+        # whatever else it holds) and the credentials.
+        del env, credentials, value, resolved
+        client_secret = None
         raise ConfigurationError("invalid client configuration:\n  - " + "\n  - ".join(problems))
     return ClientConfig(
         client_id=credentials["client_id"],

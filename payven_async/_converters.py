@@ -35,12 +35,13 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, TypeVar, Union, get_args
 
 import attrs
 
 from ._deferred import decode_on_first_access, deferred
 from ._hooks import (
+    DECODE_PROBLEMS,
     UNKNOWN_FIELDS,
     Hook,
     KeyStyle,
@@ -57,6 +58,7 @@ from ._hooks import (
     sequence_encoder,
     strict_enum_hook,
     strip_optional,
+    to_amount,
     to_bool,
     to_date,
     to_datetime,
@@ -65,6 +67,7 @@ from ._hooks import (
     to_str,
     wire_key,
 )
+from ._redact import scrub
 from .errors import DecodeError
 from .models import PaymentQuery
 
@@ -78,6 +81,12 @@ T = TypeVar("T")
 #: Fields whose JSON object is kept as it came and decoded on first access (``_deferred``):
 #: a query's detail records, which a batch looking at ``status`` never reads.
 DECODED_ON_FIRST_ACCESS: dict[type, tuple[str, ...]] = {PaymentQuery: ("internal", "external")}
+
+
+#: An amount one generation types as a double (``PaymentResult.amount``): ``to_amount``.
+_AMOUNT: Any = Union[int, Decimal]  # noqa: UP007 - what strip_optional gives for int | Decimal
+#: The fields a model fills itself, not from a key of the answer.
+_BOOKKEEPING = (UNKNOWN_FIELDS, DECODE_PROBLEMS)
 
 
 def _as_it_is(value: Any, _: Any = None) -> Any:
@@ -112,6 +121,8 @@ class _Assembly:
         inner = strip_optional(tp)
         if inner is Any:
             return None
+        if inner == _AMOUNT:
+            return to_amount
         enum_type = enum_in(inner)  # also E | str, which cattrs would not dispatch
         if enum_type is not None:
             return strict_enum_hook(enum_type) if self.strict else lenient_enum_hook(enum_type)
@@ -166,19 +177,30 @@ class _Assembly:
         if lazy:
             decode_on_first_access(cls, *lazy)
         hooks: dict[str, Hook] = {}
+        types: dict[str, Any] = {}
         for field in fields:
-            if field.name == UNKNOWN_FIELDS:
+            if field.name in _BOOKKEEPING:
                 continue
             hook = self.value_hook(field.type) or _as_it_is
             if field.name in lazy:
                 hook = deferred(hook, strip_optional(field.type))
             hooks[field.name] = hook
-        keeps_unknown = any(field.name == UNKNOWN_FIELDS for field in fields)
+            types[field.name] = field.type
+        names = {field.name for field in fields}
+        keeps_unknown = UNKNOWN_FIELDS in names
         overrides: dict[str, Any] = {
             name: override(struct_hook=hook) for name, hook in hooks.items()
         }
-        if keeps_unknown:
-            overrides[UNKNOWN_FIELDS] = override(struct_hook=_as_it_is)
+        for name in _BOOKKEEPING:
+            if name in names:
+                overrides[name] = override(struct_hook=_as_it_is)
+        # A model that keeps what it does not know and says what it could not place
+        # decodes tolerantly: a value no hook takes is kept and reported (_hooks).
+        tolerant = (
+            {name: (hook, types[name]) for name, hook in hooks.items()}
+            if keeps_unknown and DECODE_PROBLEMS in names
+            else None
+        )
         generated = make_dict_structure_fn(
             cls,
             self.converter,
@@ -195,8 +217,9 @@ class _Assembly:
             required=[
                 field.name
                 for field in fields
-                if field.default is attrs.NOTHING and field.name != UNKNOWN_FIELDS
+                if field.default is attrs.NOTHING and field.name not in _BOOKKEEPING
             ],
+            tolerant=tolerant,
         )
         by_hand = _fastpath.decoder(cls, hooks, decoder) if self.by_hand else None
         return by_hand or decoder
@@ -210,7 +233,7 @@ class _Assembly:
         keys = set()
         may_be_absent: list[str] = []  # required by the constructor, optional on the wire
         for field in attrs.fields(cls):
-            if field.name == UNKNOWN_FIELDS:
+            if field.name in _BOOKKEEPING:
                 overrides[field.name] = override(omit=True)
                 continue
             key = wire_key(field.name, self.style)
@@ -265,7 +288,7 @@ class _Assembly:
         encoders: dict[str, tuple[str, Hook | None, bool]] = {}
         overrides: dict[str, Any] = {}
         for field in attrs.fields(cls):
-            if field.name == UNKNOWN_FIELDS:
+            if field.name in _BOOKKEEPING:
                 overrides[field.name] = override(omit=True)
                 continue
             key = wire_key(field.name, self.style)
@@ -425,8 +448,10 @@ def structure(data: Any, cls: type[T]) -> T:
     try:
         decoder = _DECODERS.get(cls) or _decoder(cls)
         result: T = decoder(data, cls)
-    except DecodeError:
+    except DecodeError as exc:
+        scrub(exc)  # the decoders' frames hold the answer's data (tokens, echoed cards)
         raise
     except Exception as exc:
+        scrub(exc)
         raise DecodeError(f"cannot decode {cls.__name__}: {type(exc).__name__}") from exc
     return result

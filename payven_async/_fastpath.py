@@ -6,13 +6,14 @@ The ``pay`` call must cost at most 1.15x a hand-written aiohttp + json client in
 instructions and sits right at that edge, so the wire layer's share has a budget a
 line. Measured with callgrind (``benchmarks/snippets.py``: instructions a call through
 ``structure``/``encode``, the benchmark's answers and full pay request, Python 3.11,
-cattrs 26.2.1, attrs 26.1.0; runs differ by some 0.3k):
+cattrs 26.2.1, attrs 26.1.0; runs differ by some 0.3k; the decoders' figures since
+``decode_problems``, a field more, which cost 0.3k and 0.7k):
 
 ================================  ======  =============  =========
 line                              budget  cattrs' code   with this
 ================================  ======  =============  =========
-``structure(.., PaymentQuery)``   27k     38.8k          19.4k
-``structure(.., PaymentResult)``  26k     37.4k          19.6k
+``structure(.., PaymentQuery)``   27k     38.8k          20.2k
+``structure(.., PaymentResult)``  26k     37.4k          20.1k
 ``encode(pay_request, "camel")``  34k     38.4k          28.2k
 ================================  ======  =============  =========
 
@@ -118,14 +119,16 @@ def _fills_its_dict(cls: type) -> bool:
 
 def decoder(cls: Any, hooks: Mapping[str, Hook], general: Hook) -> Hook | None:
     """The hand-generated lenient decoder of ``cls``, or None when ``cls`` is not in
-    :data:`DECODED_BY_HAND` or does not qualify (a required field, or an ``__init__``
-    that does more than fill slots).
+    :data:`DECODED_BY_HAND` or does not qualify (an ``__init__`` that does more than
+    fill slots).
 
     It takes the usual answer, whose every key is one of :func:`._hooks.spellings` of a
     field, each field once, and hands any other to ``general`` (cattrs' code): keys it
-    must fold, unknown keys, a field under two spellings, a value a hook refuses. So the
+    must fold, unknown keys, a field under two spellings, a value a hook refuses (which
+    ``general`` keeps and reports), a required field missing or ``null``. So the
     result, or the error, is always what cattrs' code gives for the answer. One block a
-    field, with ``hooks`` the hooks cattrs' code calls::
+    field, with ``hooks`` the hooks cattrs' code calls (a required field raises
+    ``_Absent`` where this sets the default)::
 
         # transaction_id: str | None
         if 'transaction_id' in data:
@@ -146,9 +149,12 @@ def decoder(cls: Any, hooks: Mapping[str, Hook], general: Hook) -> Hook | None:
     if cls not in DECODED_BY_HAND:
         return None
     fields = attrs.fields(cls)
-    if any(field.default is attrs.NOTHING for field in fields):
-        return None
-    namespace: dict[str, Any] = {"cls": cls, "new": object.__new__, "general": general}
+    namespace: dict[str, Any] = {
+        "cls": cls,
+        "new": object.__new__,
+        "general": general,
+        "_Absent": _Absent,
+    }
     lines = [
         f"def decode_{cls.__name__}(data, _=None):",
         "    if type(data) is dict:",
@@ -172,7 +178,9 @@ def decoder(cls: Any, hooks: Mapping[str, Hook], general: Hook) -> Hook | None:
         name = field.name
         default: Any = field.default
         close = "" if store[index].startswith("fill") else ")"
-        if isinstance(default, _FACTORY):
+        if default is attrs.NOTHING:  # required: general says it is missing
+            set_default = "raise _Absent"
+        elif isinstance(default, _FACTORY):
             namespace[f"factory_{index}"] = default.factory
             set_default = f"{store[index]}factory_{index}(){close}"
         else:
@@ -209,6 +217,10 @@ def decoder(cls: Any, hooks: Mapping[str, Hook], general: Hook) -> Hook | None:
     ]
     decode: Hook = _compile(lines, f"decoder of {cls.__qualname__}", namespace)
     return decode
+
+
+class _Absent(Exception):
+    """A required field is missing or ``null``: the hand decoder hands the answer on."""
 
 
 def encoder(

@@ -10,7 +10,13 @@ one value lives here, once, and the lenient and strict converters share it.
   folds an answer's keys onto field names in one pass, one dict lookup a key.
 - Scalars: ``str``, ``int``, ``bool``, ``Decimal`` and ``datetime`` hooks that take
   what the API has been seen to send (digits as text, ``"true"``, integral doubles,
-  .NET's seven-digit fractions) and refuse the rest with a :class:`DecodeError`.
+  .NET's seven-digit fractions) and refuse the rest with a :class:`DecodeError`;
+  :func:`to_amount` for an ``int | Decimal`` amount that one generation types as a
+  double (the ``int`` when integral, else the exact ``Decimal``; never a ``float``).
+- A value no hook takes is not fatal to an answer whose model keeps what it does not
+  know: :func:`key_normaliser` keeps it in ``unknown_fields`` under the key it came
+  with, says why in ``decode_problems``, and gives the field its default (a required
+  field stays an error).
 - Enums: any spelling of a member (``Sale``, ``sale``, ``SALE``, ``0``, ``"0"``) when
   lenient, unknown values kept as text; only the API's values when strict.
 - JSON arrays and objects, whose items go through the item type's hook.
@@ -33,6 +39,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 from .errors import DecodeError
 
 __all__ = [
+    "DECODE_PROBLEMS",
     "PASS_THROUGH",
     "UNKNOWN_FIELDS",
     "Hook",
@@ -53,6 +60,7 @@ __all__ = [
     "spellings",
     "strict_enum_hook",
     "strip_optional",
+    "to_amount",
     "to_bool",
     "to_date",
     "to_datetime",
@@ -69,6 +77,8 @@ T = TypeVar("T")
 
 #: The field in which answer models keep the keys they do not know.
 UNKNOWN_FIELDS = "unknown_fields"
+#: The field in which answer models say which values they could not place, and why.
+DECODE_PROBLEMS = "decode_problems"
 
 
 # --- key spellings ------------------------------------------------------------------
@@ -115,6 +125,7 @@ def key_normaliser(
     *,
     keeps_unknown: bool,
     required: Sequence[str],
+    tolerant: Mapping[str, tuple[Hook, Any]] | None = None,
 ) -> Callable[[Any, Any], T]:
     """A lenient decoder: an answer's keys, in any spelling, onto field names, then ``build``.
 
@@ -125,11 +136,25 @@ def key_normaliser(
     PascalCase), and folded (:func:`normalise_key`) otherwise. When a field comes under
     two spellings, the last one not ``null`` counts. A missing required field, or
     anything but a JSON object, is a :class:`DecodeError`.
+
+    ``tolerant`` (each field's hook and type, for a model with ``unknown_fields`` and
+    ``decode_problems``) makes a value that no hook takes a fact kept, not a failure:
+    when ``build`` fails, each field's value is tried alone, and one that fails goes to
+    ``unknown_fields`` under the key it came with, its field keeps its default, and
+    ``decode_problems`` maps the field to what was wrong (the type, never the value).
+    A required field whose value fails is still a :class:`DecodeError`. The usual
+    answer never takes this path: it costs nothing until ``build`` fails.
     """
     names = list(names)
     exact = {spelling: name for name in names for spelling in spellings(name)}
     exact.update({key[:1].upper() + key[1:]: name for key, name in list(exact.items())})
     folded = {normalise_key(name): name for name in names}
+
+    def field_of(key: Any) -> str | None:
+        name = exact.get(key)
+        if name is None and type(key) is str:
+            name = folded.get(normalise_key(key))
+        return name
 
     def decode(data: Any, _: Any = None) -> T:
         if type(data) is not dict:
@@ -153,7 +178,45 @@ def key_normaliser(
             missing = [name for name in required if name not in known]
             if missing:
                 raise DecodeError(f"{class_name}: missing {', '.join(missing)}")
-        return build(known)
+        if tolerant is None:
+            return build(known)
+        try:
+            return build(known)
+        except Exception:
+            placed = place(data, known)
+            if placed is None:
+                raise
+        return build(placed)
+
+    def place(data: dict[Any, Any], known: dict[str, Any]) -> dict[str, Any] | None:
+        """``known`` less the values no hook takes, which are kept and reported; None when
+        every value is taken (the failure was elsewhere: let it be raised)."""
+        assert tolerant is not None
+        problems: dict[str, str] = {}
+        for name, value in known.items():
+            hook_and_type = tolerant.get(name)
+            if hook_and_type is None:
+                continue
+            hook, tp = hook_and_type
+            try:
+                hook(value, tp)
+            except Exception as exc:  # noqa: BLE001 - reported, as the docstring says
+                problems[name] = str(exc) if isinstance(exc, DecodeError) else type(exc).__name__
+        if not problems:
+            return None
+        bad = [name for name in required if name in problems]
+        if bad:
+            raise DecodeError(
+                f"{class_name}: " + "; ".join(f"{name}: {problems[name]}" for name in bad)
+            )
+        placed = {name: value for name, value in known.items() if name not in problems}
+        kept = dict(known.get(UNKNOWN_FIELDS, {}))
+        for key, value in data.items():
+            if value is not None and field_of(key) in problems:
+                kept[key] = value
+        placed[UNKNOWN_FIELDS] = kept
+        placed[DECODE_PROBLEMS] = problems
+        return placed
 
     return decode
 
@@ -183,6 +246,24 @@ def to_int(value: Any, _: Any = None) -> int:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
     raise _fail(value, "an integer")
+
+
+def to_amount(value: Any, _: Any = None) -> int | Decimal:
+    """An amount that one generation types as an integer and the other as a double: the
+    ``int`` when it is integral (``15000``, ``15000.0``, ``"15000"``), else the exact
+    ``Decimal`` (``150.5`` stays ``Decimal("150.5")``); never a ``float``."""
+    if type(value) is int:
+        return value
+    if type(value) is float:
+        value = Decimal(repr(value))  # the shortest text that round-trips, as to_decimal
+    elif type(value) is str:
+        try:
+            value = Decimal(value.strip())
+        except InvalidOperation:
+            raise _fail(value, "a number") from None
+    if isinstance(value, Decimal) and value.is_finite():
+        return int(value) if value == value.to_integral_value() else value
+    raise _fail(value, "a number")
 
 
 def to_bool(value: Any, _: Any = None) -> bool:
@@ -284,7 +365,13 @@ def datetime_to_wire(value: datetime) -> str:
 
 #: Scalar hooks that return a value of this exact type unchanged: a caller may test the
 #: type and skip the call (a call costs more than the test).
-PASS_THROUGH: dict[Hook, type] = {to_str: str, to_int: int, to_bool: bool, to_decimal: Decimal}
+PASS_THROUGH: dict[Hook, type] = {
+    to_str: str,
+    to_int: int,
+    to_amount: int,
+    to_bool: bool,
+    to_decimal: Decimal,
+}
 
 
 # --- enums ----------------------------------------------------------------------------

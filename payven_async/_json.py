@@ -19,6 +19,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from ._redact import scrub
 from .errors import DecodeError
 
 __all__ = ["decode_json", "dumps", "to_json_text"]
@@ -58,4 +59,5 @@ def decode_json(body: bytes) -> Any:
             return value
         return json.loads(body, parse_float=Decimal)
     except (ValueError, RecursionError) as exc:
+        scrub(exc)  # the decoder's frames and error hold the answer's text
         raise DecodeError("the answer is not valid JSON") from exc

@@ -19,7 +19,18 @@ import attrs
 
 # The names the annotations below use must be importable here: cattrs resolves them
 # in this module's namespace.
-from .models import Address, BasketItem, Buyer, Card, Money, OperationType, _Answer, _Input, _Model
+from .models import (
+    NO_PROBLEMS,
+    Address,
+    BasketItem,
+    Buyer,
+    Card,
+    Money,
+    OperationType,
+    _Answer,
+    _Input,
+    _Model,
+)
 
 __all__ = [
     "CaptureRequest",
@@ -172,6 +183,7 @@ class PaymentHistoryEntry(_Model):
     eci: str | None = None
     xid: str | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
@@ -194,3 +206,4 @@ class PaymentHistory(_Answer):
     internal_history: Sequence[PaymentHistoryEntry] = attrs.field(factory=list)
     external_history: Sequence[PaymentHistoryEntry] = attrs.field(factory=list)
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)

@@ -41,12 +41,14 @@ from ._config import ClientConfig, Timeout
 from ._http import Answer, Request
 from ._meta import meta_of, with_correlation_id
 from ._operations import ModelRef, Operation, Retry
+from ._redact import scrub
 from ._responses import (
-    declined,
     decode_answer,
     decode_token,
     error_from_answer,
     outcome_unknown,
+    request_secrets,
+    unsuccessful,
 )
 from ._retry import RetryPolicy
 from ._throttle import Throttle, server_pause
@@ -221,16 +223,21 @@ class Pipeline:
                         request = with_correlation_id(request, answer)
                     continue
                 if status >= 400:
-                    raise error_from_answer(answer, secrets=self.tokens.secrets)
+                    raise error_from_answer(
+                        answer, secrets=request_secrets(request, self.tokens.secrets)
+                    )
                 response: Any = operation.response
                 if type(response) is ModelRef:
                     response = response.get()
                 result: Any = (
                     decode_token(answer)
                     if response is Token
-                    else decode_answer(answer, response, secrets=self.tokens.secrets)
+                    else decode_answer(answer, response, secrets=self.tokens.secrets, sent=request)
                 )
             except PayvenError as error:
+                # The finished frames below this one (decoding, building the error) held
+                # the answer and what it echoed: an error tracker would send their locals.
+                scrub(error)
                 elapsed = time.monotonic() - started
                 delay = (
                     None
@@ -265,11 +272,18 @@ class Pipeline:
                     delay = 0.0
             else:
                 if request.moves_money and not result.is_success:
-                    refusal = declined(
-                        operation.label, result, answer.correlation_id, self.tokens.secrets
+                    outcome = unsuccessful(
+                        operation.label,
+                        request,
+                        answer,
+                        result,
+                        request_secrets(request, self.tokens.secrets),
                     )
-                    refusal.meta = meta_of(wire, answer, number, time.monotonic() - started)
-                    raise refusal
+                    if isinstance(outcome, PayvenError):
+                        del result  # what the service said, unredacted: not a local here
+                        outcome.meta = meta_of(wire, answer, number, time.monotonic() - started)
+                        raise outcome
+                    result = outcome
                 # What .meta is built from, on first read (see _meta): a tuple, a store.
                 try:  # noqa: SIM105 - a try costs nothing; contextlib.suppress two calls
                     _store_meta(result, (wire, answer, number, time.monotonic() - started))

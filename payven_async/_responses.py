@@ -14,10 +14,13 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import attrs
+
 from ._converters import _DECODERS, structure
+from ._hooks import normalise_key
 from ._http import Answer, Request
 from ._json import decode_json
-from ._redact import redact_text
+from ._redact import SecretText, redact_data, redact_text, scrub, sent_secrets
 from ._retry import parse_retry_after
 from .errors import (
     APIError,
@@ -45,6 +48,8 @@ __all__ = [
     "error_from_payload",
     "normalise_code",
     "outcome_unknown",
+    "request_secrets",
+    "unsuccessful",
     "unwrap_envelope",
 ]
 
@@ -168,9 +173,13 @@ def error_from_payload(
         detail = redact_text(detail, secrets)
     if title is not None:
         title = redact_text(title, secrets)
+    if provider is not None:
+        provider = redact_text(provider, secrets)
     correlation_id = _text(get("correlation_id", "correlationId", "traceId")) or headers.get(
         "X-Correlation-Id"
     )
+    if correlation_id is not None:
+        correlation_id = redact_text(correlation_id, secrets)
     cls = _error_class(status, code, provider)
     summary = detail or title or "no detail given"
     label = f"{status} {code}" if code else str(status)
@@ -183,24 +192,20 @@ def error_from_payload(
         code=code,
         title=title,
         detail=detail,
-        type=_text(get("type")),
+        type=redact_data(_text(get("type")), secrets),
         correlation_id=correlation_id,
         provider_error_code=provider,
-        errors=get("errors", "Errors"),
+        # Kept redacted on the way in: servers echo the request (card, CVV) in both.
+        errors=redact_data(get("errors", "Errors"), secrets),
         retry_after=parse_retry_after(headers.get("Retry-After")),
-        body=_redacted(body, secrets),
+        body=redact_data(body, secrets),
     )
 
 
-def _redacted(value: Any, secrets: tuple[str, ...]) -> Any:
-    """A copy of a decoded body with every string passed through the redactor."""
-    if isinstance(value, str):
-        return redact_text(value, secrets)
-    if isinstance(value, dict):
-        return {key: _redacted(item, secrets) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_redacted(item, secrets) for item in value]
-    return value
+def request_secrets(request: Request, secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """``secrets`` and the card data and secrets ``request`` sent, which an answer to it
+    may echo (worked out only when the call fails)."""
+    return secrets + sent_secrets(request.body)
 
 
 def error_from_answer(answer: Answer, *, secrets: Iterable[str] = ()) -> APIError:
@@ -222,12 +227,16 @@ def error_from_answer(answer: Answer, *, secrets: Iterable[str] = ()) -> APIErro
     )
 
 
-def decode_answer(answer: Answer, cls: type[T], *, secrets: Iterable[str] = ()) -> T:
+def decode_answer(
+    answer: Answer, cls: type[T], *, secrets: Iterable[str] = (), sent: Request | None = None
+) -> T:
     """Decode a 2xx answer into ``cls``; an envelope saying ``isSuccess: false`` raises.
 
-    A JSON array decodes into a list model's ``items`` (a class whose ``wraps_list`` is
-    true: the webhook lists), or as ``cls`` says (``list[X]``); an empty
-    204 into a model that needs no field (an update's or a delete's acknowledgement).
+    ``sent`` is the request answered: what it sent is masked in the error, if it
+    echoes it. A JSON array decodes into a list model's ``items`` (a class whose
+    ``wraps_list`` is true: the webhook lists), or as ``cls`` says (``list[X]``); an
+    empty 204 into a model that needs no field (an update's or a delete's
+    acknowledgement).
     """
     try:
         payload = decode_json(answer.body)
@@ -244,6 +253,8 @@ def decode_answer(answer: Answer, cls: type[T], *, secrets: Iterable[str] = ()) 
                 data, envelope = payload["data"], payload
                 break
     if envelope is not None and type(data) is not dict and _envelope_failed(envelope):
+        if sent is not None:
+            secrets = request_secrets(sent, tuple(secrets))
         raise error_from_payload(answer.status, envelope, headers=answer.headers, secrets=secrets)
     if data is None:
         raise DecodeError(f"the answer carries no {cls.__name__}")
@@ -254,9 +265,11 @@ def decode_answer(answer: Answer, cls: type[T], *, secrets: Iterable[str] = ()) 
         return structure(data, cls)
     try:
         result: T = decoder(data, cls)
-    except DecodeError:
+    except DecodeError as exc:  # as structure() does it
+        scrub(exc)  # the decoders' frames hold the answer's data (tokens, echoed cards)
         raise
-    except Exception as exc:  # as structure() words it
+    except Exception as exc:
+        scrub(exc)
         raise DecodeError(f"cannot decode {cls.__name__}: {type(exc).__name__}") from exc
     return result
 
@@ -267,18 +280,24 @@ def _envelope_failed(envelope: Mapping[str, Any]) -> bool:
 
 
 _ENVELOPE_FLAGS = ("isSuccess", "is_success", "IsSuccess")
+_ENVELOPE_KEYS = frozenset({"data", "message", "Message", "code", "Code", *_ENVELOPE_FLAGS})
 
 
 def unwrap_envelope(payload: Any) -> tuple[Any, Mapping[str, Any] | None]:
     """Split a generation-A ``{message, isSuccess, code, data}`` envelope.
 
     Returns ``(data, envelope)``; for a raw (generation-B) body, ``(payload, None)``.
-    A body is an envelope when it has ``data`` and an ``isSuccess`` flag in any spelling.
+    A body is an envelope when it has ``data`` and an ``isSuccess`` flag in any
+    spelling, or ``data`` and no key but the envelope's (the schema requires none of
+    them, so ``{"data": {...}}`` is a valid envelope too; no answer model has a
+    ``data`` field).
     """
     if type(payload) is dict and "data" in payload:
         for flag in _ENVELOPE_FLAGS:
             if flag in payload:
                 return payload["data"], payload
+        if payload.keys() <= _ENVELOPE_KEYS:
+            return payload["data"], payload
     return payload, None
 
 
@@ -321,7 +340,13 @@ def decode_token_payload(payload: Any) -> Token:
     token = structure(payload, Token)
     if not token.access_token:
         raise DecodeError("the token answer carries no access_token")
-    return token
+    # Kept as SecretText (masked reprs): they travel through the frames of every call.
+    refresh = token.refresh_token
+    return attrs.evolve(
+        token,
+        access_token=SecretText(token.access_token),
+        refresh_token=None if refresh is None else SecretText(refresh),
+    )
 
 
 # --- money-moving outcomes -------------------------------------------------------------------
@@ -359,12 +384,76 @@ def outcome_unknown(
     )
 
 
+def unsuccessful(
+    label: str,
+    request: Request,
+    answer: Answer,
+    result: PaymentResult,
+    secrets: tuple[str, ...],
+) -> PaymentResult | PaymentDeclinedError | PaymentOutcomeUnknown:
+    """What a money-moving call's 2xx answer whose ``result.is_success`` is false means:
+    the result, or the error to raise (returned, for the caller to raise).
+
+    The schemas require no field, and generation B keeps ``is_success`` only for a
+    transition ("rely on the HTTP status: 2xx is success"; ``error_code`` is "filled
+    only for failed operations"). So the answer is a decline
+    (:class:`PaymentDeclinedError`) when it says so: ``is_success: false`` in the
+    answer, else in generation A's envelope, else (neither states it) an
+    ``error_code`` or ``provider_error_code``; an ``is_success`` that cannot be read is
+    an unknown outcome. An answer that says otherwise, or nothing, is what its 2xx
+    status says, a success: the result, with ``is_success`` true. Only answers whose
+    ``is_success`` decoded false come here, never the usual one.
+    """
+    if "is_success" not in result.decode_problems:
+        data, envelope = unwrap_envelope(decode_json(answer.body))
+        stated = _success_flag(data)
+        if stated is None and envelope is not None:
+            stated = _success_flag(envelope)
+        if stated is None:
+            stated = result.error_code is None and result.provider_error_code is None
+        if stated:
+            return attrs.evolve(result, is_success=True)
+    # Returned, not raised: the caller drops the unredacted result before raising it,
+    # so that no frame's locals keep what the service echoed.
+    return declined(label, result, answer.correlation_id, secrets, request)
+
+
+def _success_flag(body: Any) -> bool | None:
+    """The ``is_success`` that ``body`` states, in any spelling (None: it states none)."""
+    if type(body) is dict:
+        for key, value in body.items():
+            if type(key) is str and normalise_key(key) == "issuccess" and value is not None:
+                return value is True or (isinstance(value, str) and value.lower() == "true")
+    return None
+
+
 def declined(
-    label: str, result: PaymentResult, correlation_id: str | None, secrets: tuple[str, ...]
-) -> PaymentDeclinedError:
-    """The error for a money-moving call whose answer says ``is_success: false``."""
+    label: str,
+    result: PaymentResult,
+    correlation_id: str | None,
+    secrets: tuple[str, ...],
+    request: Request | None = None,
+) -> PaymentDeclinedError | PaymentOutcomeUnknown:
+    """The error for a money-moving call whose answer says ``is_success: false``.
+
+    When the answer's ``is_success`` could not be read (a value of another type, kept in
+    ``result.decode_problems``), nobody knows whether the money moved: for ``request``
+    that is a :class:`PaymentOutcomeUnknown`, which the same idempotency key resolves,
+    never a decline that a caller might retry with a new key.
+    """
+    if request is not None and "is_success" in result.decode_problems:
+        assert request.idempotency_key is not None  # every money-moving row is keyed
+        return PaymentOutcomeUnknown(
+            f"the {label} answer's is_success cannot be read "
+            f"({result.decode_problems['is_success']}); call {request.call} again with "
+            "the same idempotency_key, or get the payment",
+            idempotency_key=request.idempotency_key,
+            external_id=request.external_id,
+            transaction_id=result.transaction_id,
+        )
+    result = _redacted_result(result, secrets)
     code = normalise_code(result.error_code)
-    detail = redact_text(result.message or f"the {label} was declined", secrets)
+    detail = result.message or f"the {label} was declined"
     provider = f", bank code {result.provider_error_code}" if result.provider_error_code else ""
     return PaymentDeclinedError(
         f"{label} {code or 'declined'}{provider}: {detail}",
@@ -375,3 +464,14 @@ def declined(
         correlation_id=correlation_id,
         result=result,
     )
+
+
+def _redacted_result(result: PaymentResult, secrets: tuple[str, ...]) -> PaymentResult:
+    """``result`` with every text it holds redacted, to keep in an error: a decline may
+    echo the card it declined."""
+    changes = {
+        field.name: redact_data(value, secrets)
+        for field in attrs.fields(type(result))
+        if isinstance(value := getattr(result, field.name), (str, dict, list))
+    }
+    return attrs.evolve(result, **changes)

@@ -37,7 +37,7 @@ import signal
 import sys
 import textwrap
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 import attrs
 
 from ._client import PayvenClient
-from ._redact import redact_text
+from ._redact import SecretText, redact_data, redact_text
 from ._term import BOLD, DIM, RED, paint, wants_colour
 from ._validate import check_pay
 from ._version import __version__
@@ -135,14 +135,15 @@ def to_json(value: Any, *, drop_none: bool = False) -> Any:
     """JSON-ready data for a model: snake_case keys, enums by value, ISO timestamps.
 
     Integral ``Decimal`` values print as integers, others as strings (never as a float).
-    ``unknown_fields`` appear only when the service sent some. With ``drop_none`` a
-    model's fields that are ``None`` (the answer did not carry them) are left out.
+    ``unknown_fields`` and ``decode_problems`` appear only when there are some. With
+    ``drop_none`` a model's fields that are ``None`` (the answer did not carry them) are
+    left out.
     """
     if attrs.has(type(value)):
         out: dict[str, Any] = {}
         for field in attrs.fields(type(value)):
             item = getattr(value, field.name)
-            if field.name == "unknown_fields" and not item:
+            if field.name in ("unknown_fields", "decode_problems") and not item:
                 continue
             if drop_none and item is None:
                 continue
@@ -154,7 +155,7 @@ def to_json(value: Any, *, drop_none: bool = False) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else str(value)
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {str(key): to_json(item, drop_none=drop_none) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_json(item, drop_none=drop_none) for item in value]
@@ -343,7 +344,10 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--slug", default="emulator", help="the realm (tenant) slug")
     emulator.add_argument("--client-id", default="pvk_test_emulator", help="the API key id")
     emulator.add_argument(
-        "--client-secret", default=None, help="the API key secret (default: a random one)"
+        "--client-secret",
+        type=SecretText,  # masked in the parsed arguments' repr (a traceback's locals)
+        default=None,
+        help="the API key secret (default: a random one)",
     )
     emulator.add_argument(
         "--webhook-url",
@@ -352,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     emulator.add_argument(
         "--webhook-secret",
+        type=SecretText,
         default=None,
         help="the secret signing those events (default: a random whsec_...)",
     )
@@ -423,6 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pay.add_argument(
         "--card-number",
+        type=SecretText,  # masked in the parsed arguments' repr (a traceback's locals)
         default="4546711234567894",
         help="default: the sandbox test card 4546711234567894 (a number given here is "
         "visible to other local users; use test cards)",
@@ -434,7 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MM/YYYY",
         help="the card's expiry month and year",
     )
-    pay.add_argument("--card-cvv", default="000", help="the card's security code")
+    pay.add_argument("--card-cvv", type=SecretText, default="000", help="the card's security code")
     pay.add_argument("--card-holder", default="Test Kullanici", help="the name on the card")
     pay.add_argument("--external-id", default=None, help="your order id")
     pay.add_argument("--description", default=None, help="a note kept with the payment")
@@ -651,7 +657,8 @@ async def _cmd_pay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     month, year = args.card_expiry
     request = PayRequest(
         amount=Money(args.amount, args.currency),
-        card=Card(args.card_holder, args.card_number, month, year, args.card_cvv),
+        # str(): the checks want plain text; the card masks them in its own repr.
+        card=Card(args.card_holder, str(args.card_number), month, year, str(args.card_cvv)),
         installment=args.installment,
         external_id=args.external_id,
         description=args.description,
@@ -672,12 +679,15 @@ async def _cmd_pay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
             session_id = session.session_id or ""
             say(err, f"created checkout session {session_id}", style=(DIM,))
+        # What the answer may echo of the card is masked in whatever this prints.
+        sent = (args.card_number, args.card_cvv)
         try:
             result = await client.pay(session_id, request, idempotency_key=args.idempotency_key)
         except PayvenError as error:
-            raise _WithContext(error, {"session_id": session_id}) from error
+            raise _WithContext(error, {"session_id": session_id}, sent) from error
     # The pay answer carries few fields: print what it says, not nulls for the rest.
-    _print_json({"session_id": session_id, **to_json(result, drop_none=True)}, out)
+    data = {"session_id": session_id, **to_json(result, drop_none=True)}
+    _print_json(redact_data(data, sent), out)
     return EXIT_OK
 
 
@@ -887,10 +897,14 @@ async def _until_stopped() -> None:
 class _WithContext(Exception):
     """A payven error plus fields to print next to it (the session a pay was for)."""
 
-    def __init__(self, error: PayvenError, context: dict[str, Any]) -> None:
+    def __init__(
+        self, error: PayvenError, context: dict[str, Any], secrets: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(str(error))
         self.error = error
         self.context = context
+        #: Values the output must not show (the card the command sent).
+        self.secrets = secrets
 
 
 Command = Callable[[argparse.Namespace, TextIO, TextIO], Coroutine[Any, Any, int]]
@@ -984,7 +998,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         return usage_failure(out, err, error)
     except _WithContext as wrapped:
-        return _report(wrapped.error, out, err, wrapped.context)
+        return _report(wrapped.error, out, err, wrapped.context, wrapped.secrets)
     except PayvenError as error:
         return _report(error, out, err, {})
     except KeyboardInterrupt:
@@ -1011,10 +1025,17 @@ _CLI_WORDS = (
 )
 
 
-def _report(error: PayvenError, out: TextIO, err: TextIO, context: dict[str, Any]) -> int:
+def _report(
+    error: PayvenError,
+    out: TextIO,
+    err: TextIO,
+    context: dict[str, Any],
+    secrets: tuple[str, ...] = (),
+) -> int:
     code = _exit_code(error)
-    data = error_json(error)
-    line = _describe(error)
+    # Errors are redacted when made; this masks the card this command sent, too.
+    data = redact_data(error_json(error), secrets)
+    line = redact_text(_describe(error), secrets)
     if isinstance(error, ConfigurationError):
         for client_words, cli_words in _CLI_WORDS:
             line = line.replace(client_words, cli_words)

@@ -8,7 +8,12 @@ Amounts are integer minor units (kuruş): ``Money(15000, "TRY")`` is 150,00 TRY.
 :meth:`Money.from_decimal` to convert from a ``Decimal`` amount in major units.
 
 Response models keep every key the service sent that they do not know in
-``unknown_fields``, so that nothing the API adds is ever silently dropped.
+``unknown_fields``, so that nothing the API adds is ever silently dropped. A value of
+a type the model cannot place (an object where a text belongs) is kept there too,
+under the key it came with, and ``decode_problems`` maps its field to what was wrong;
+the field keeps its default. Only a field that every successful answer has
+(``PaymentResult.transaction_id``, ``CheckoutSession.session_id``,
+``Token.access_token``) is required: an answer without it is a ``DecodeError``.
 
 Request models are mutable slotted attrs classes (see :class:`_Input`). Answer models
 are frozen attrs classes with a ``__dict__``: a frozen slotted class's ``__init__``
@@ -22,16 +27,16 @@ access through a descriptor in front of their slots.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
 import attrs
 
 from ._lazy import attach, homed_in
-from ._redact import REDACTED, mask_pan
+from ._redact import REDACTED, mask_pan, redact_text
 
 if TYPE_CHECKING:
     from ._operation_models import (
@@ -64,7 +69,9 @@ __all__ = [
     "PaymentQueryDetail",
     "PaymentRequest",
     "PaymentResult",
+    "QueryFailed",
     "QueryOutcome",
+    "QuerySucceeded",
     "RefundReasonCode",
     "RefundRequest",
     "ResponseMeta",
@@ -72,6 +79,38 @@ __all__ = [
     "Token",
     "VoidRequest",
 ]
+
+
+class _NoProblems(Mapping[str, str]):
+    """The ``decode_problems`` of an answer whose every value was placed: an empty,
+    read-only mapping, one for all (an answer is built on every call, and a new ``dict``
+    each time would cost a call), that copies and pickles as itself."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> str:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "{}"
+
+    def __reduce__(self) -> str:
+        return "NO_PROBLEMS"  # the module global: unpickles as this very object
+
+    def __copy__(self) -> _NoProblems:
+        return self
+
+    def __deepcopy__(self, memo: object) -> _NoProblems:
+        return self
+
+
+NO_PROBLEMS: Mapping[str, str] = _NoProblems()
 
 # ISO 4217 minor-unit exponents for the currencies the API mentions; anything else is
 # assumed to have two decimals, as nearly every currency does.
@@ -115,7 +154,8 @@ class _Model:
     They are declared with ``repr=False, eq=False`` and inherit ``__repr__``,
     ``__eq__`` and ``__hash__`` from here, which behave exactly as the ones attrs
     generates for a frozen class: the repr reads ``Money(amount=15000, currency='TRY')``
-    and honours each field's ``repr=`` (hidden, masked or left out); two models are
+    and honours each field's ``repr=`` (hidden, masked or left out), with card numbers
+    and secrets in free text masked (:func:`~._redact.redact_text`); two models are
     equal when they are of the same class with equal fields; the hash is that of the
     class and the fields. Having attrs generate and compile these for every class cost
     about a fifth of the package's import time (some 4 ms, measured).
@@ -138,7 +178,9 @@ class _Model:
             value = getattr(self, field.name)
             shown = repr(value) if field.repr is True else field.repr(value)
             parts.append(f"{field.name}={shown}")
-        return f"{type(self).__qualname__}({', '.join(parts)})"
+        # Free text (a description, extra properties) may hold a card number, spaced
+        # or dashed, or a CVV pair: the whole repr passes through the redactor.
+        return redact_text(f"{type(self).__qualname__}({', '.join(parts)})")
 
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, field.name) for field in self._fields())
@@ -424,25 +466,30 @@ class CheckoutSessionRequest(_Input):
 class PaymentResult(_Answer):
     """The answer to a payment operation (``PaymentOperationResultDto``).
 
-    When the service answers with the richer ``PaymentStatusDto`` shape (``get_payment``
-    always does), ``amount``, ``currency``, ``is_3d_secure``, ``created`` and
-    ``basket_id`` are filled too. After a 3-D Secure init, :attr:`redirect_url`,
+    ``transaction_id`` is always there: an answer without one is a ``DecodeError`` (for
+    a money-moving call, a ``PaymentOutcomeUnknown``). When the service answers with the
+    richer ``PaymentStatusDto`` shape (``get_payment`` always does), ``amount``,
+    ``currency``, ``is_3d_secure``, ``created`` and ``basket_id`` are filled too.
+    ``amount`` is integer minor units, an ``int``; the older wire generation types it
+    as a double, and a fractional one (``150.5``) is the exact ``Decimal`` instead,
+    never a ``float``. After a 3-D Secure init, :attr:`redirect_url`,
     :attr:`redirect_method` and :attr:`html_content` say where the customer goes next.
     """
 
-    transaction_id: str | None = None
+    transaction_id: str
     status: str | None = None
     is_success: bool = False
     message: str | None = None
     error_code: str | None = None
     provider_error_code: str | None = None
     extra_properties: Mapping[str, str | None] = attrs.field(factory=dict)
-    amount: int | None = None
+    amount: int | Decimal | None = None
     currency: str | None = None
     is_3d_secure: bool | None = None
     created: datetime | None = None
     basket_id: str | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
     # 3-D Secure init answers carry where to send the customer in ``extra_properties``.
 
@@ -510,6 +557,7 @@ class PaymentQueryDetail(_Model):
     completed_at: datetime | None = None
     created_at: datetime | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
 
 @attrs.frozen(kw_only=True, repr=False, eq=False)
@@ -534,13 +582,17 @@ class PaymentQuery(_Answer):
     internal: PaymentQueryDetail | None = None
     external: PaymentQueryDetail | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
 class CheckoutSession(_Answer):
-    """A hosted-checkout session: what ``create`` returns, and everything ``get`` adds."""
+    """A hosted-checkout session: what ``create`` returns, and everything ``get`` adds.
 
-    session_id: str | None = None
+    ``session_id`` is always there: an answer without one is a ``DecodeError``.
+    """
+
+    session_id: str
     checkout_url: str | None = None
     expires_at: datetime | None = None
     status: str | None = None
@@ -567,6 +619,7 @@ class CheckoutSession(_Answer):
     success_url: str | None = None
     cancel_url: str | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
@@ -580,20 +633,59 @@ class Token(_Answer):
     token_type: str | None = None
     scope: str | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
 
 @attrs.frozen(repr=False, eq=False)
-class QueryOutcome(_Model):
-    """One transaction's outcome in a batch: exactly one of ``result`` and ``error`` is set."""
+class QuerySucceeded(_Model):
+    """One transaction's outcome in a batch, when its query succeeded: ``result`` is the
+    answer, ``ok`` is ``True`` and ``error`` is ``None``.
+
+    Part of :data:`QueryOutcome`; ``if outcome.ok:`` narrows an outcome to this class
+    for a type checker, so that ``outcome.result.status`` needs no check for ``None``.
+    """
 
     transaction_id: str
-    result: PaymentQuery | None = None
-    error: PayvenError | None = None
+    result: PaymentQuery
 
     @property
-    def ok(self) -> bool:
-        """True when the query succeeded."""
-        return self.error is None
+    def ok(self) -> Literal[True]:
+        """Always True: the query succeeded."""
+        return True
+
+    @property
+    def error(self) -> None:
+        """Always None: the query succeeded."""
+        return None
+
+
+@attrs.frozen(repr=False, eq=False)
+class QueryFailed(_Model):
+    """One transaction's outcome in a batch, when its query failed: ``error`` is the
+    error, ``ok`` is ``False`` and ``result`` is ``None``.
+
+    Part of :data:`QueryOutcome`; ``if not outcome.ok:`` narrows an outcome to this class.
+    """
+
+    transaction_id: str
+    error: PayvenError
+
+    @property
+    def ok(self) -> Literal[False]:
+        """Always False: the query failed."""
+        return False
+
+    @property
+    def result(self) -> None:
+        """Always None: the query failed."""
+        return None
+
+
+#: One transaction's outcome in a batch (``query_many``): a :class:`QuerySucceeded`
+#: (``ok`` True, ``result`` set) or a :class:`QueryFailed` (``ok`` False, ``error`` set).
+#: Both have ``transaction_id``, ``ok``, ``result`` and ``error``; testing ``ok`` (or
+#: ``isinstance``) tells a type checker which one it is.
+QueryOutcome: TypeAlias = QuerySucceeded | QueryFailed
 
 
 # The payment operations' models (direct and 3-D Secure payments, refund, void,

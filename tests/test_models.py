@@ -17,9 +17,12 @@ from payven_async import (
     Buyer,
     Card,
     Money,
+    PaymentQuery,
     PaymentResult,
     PayRequest,
+    QueryFailed,
     QueryOutcome,
+    QuerySucceeded,
     RefundRequest,
     Token,
     models,
@@ -91,9 +94,11 @@ def test_models_compare_and_hash_by_class_and_fields() -> None:
     assert len({Money(1), Money(1), Money(2)}) == 2
     assert Buyer(name="A") != Address(contact_name="A")
     assert PaymentResult(transaction_id="t") == PaymentResult(transaction_id="t")
-    assert PaymentResult(extra_properties={"a": "1"}) != PaymentResult()
+    assert PaymentResult(transaction_id="t", extra_properties={"a": "1"}) != PaymentResult(
+        transaction_id="t"
+    )
     with pytest.raises(TypeError, match="unhashable"):
-        hash(PaymentResult())  # a mapping field makes a model unhashable, as in attrs
+        hash(PaymentResult(transaction_id="t"))  # a mapping field: unhashable, as in attrs
 
 
 def test_request_models_are_mutable_and_unhashable_answers_are_frozen() -> None:
@@ -106,7 +111,7 @@ def test_request_models_are_mutable_and_unhashable_answers_are_frozen() -> None:
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         Money(1).amount = 2  # type: ignore[misc]
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
-        PaymentResult().status = "x"  # type: ignore[misc]
+        PaymentResult(transaction_id="t").status = "x"  # type: ignore[misc]
 
 
 def test_a_card_field_assigned_later_is_sent_as_it_is_and_checked() -> None:
@@ -141,10 +146,16 @@ def test_token_repr_hides_both_tokens() -> None:
 
 
 def test_query_outcome_reports_success() -> None:
-    """QueryOutcome.ok tells a result from an error."""
+    """QueryOutcome is QuerySucceeded (ok, a result) or QueryFailed (not ok, an error)."""
     error = NotFoundError("404", status=404)
-    assert QueryOutcome("t").ok is True
-    assert QueryOutcome("t", error=error).ok is False
+    result = PaymentQuery(transaction_id="t")
+    succeeded = QuerySucceeded("t", result)
+    failed = QueryFailed("t", error)
+    assert (succeeded.ok, succeeded.result, succeeded.error) == (True, result, None)
+    assert (failed.ok, failed.result, failed.error) == (False, None, error)
+    assert isinstance(succeeded, QueryOutcome)
+    assert isinstance(failed, QueryOutcome)
+    assert repr(failed).startswith("QueryFailed(transaction_id='t', error=")
 
 
 def test_importing_the_packages_does_not_build_the_operation_models() -> None:

@@ -39,7 +39,7 @@ from payven_async._converters import (
 )
 from payven_async._http import Answer
 from payven_async._responses import decode_answer, decode_token, error_from_answer
-from payven_async.errors import APIError
+from payven_async.errors import APIError, DecodeError
 
 RESPONSE_MODELS = [PaymentResult, PaymentQuery, CheckoutSession]
 MANY = settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -309,17 +309,18 @@ queries = st.builds(
 )
 results = st.builds(
     PaymentResult,
-    transaction_id=optional_texts,
+    transaction_id=texts,
     is_success=st.booleans(),
     error_code=optional_texts,
     extra_properties=st.dictionaries(texts, st.none() | texts, max_size=3),
-    amount=st.none() | ints,
+    # Generation A's double amount: integral (an int) or with a fraction (a Decimal).
+    amount=st.none() | ints | st.decimals(allow_nan=False, allow_infinity=False, places=2),
     created=aware_datetimes,
     unknown_fields=st.just({}),
 )
 sessions = st.builds(
     CheckoutSession,
-    session_id=optional_texts,
+    session_id=texts,
     expires_at=aware_datetimes,
     amount=st.none() | ints,
     allowed_installments=st.none() | st.lists(st.integers(1, 12), max_size=3),
@@ -380,7 +381,20 @@ def test_decimal_round_trip_is_exact() -> None:
     assert structure(converter("snake").unstructure(detail), PaymentQueryDetail) == detail
 
 
-@pytest.mark.parametrize("model", RESPONSE_MODELS)
+@pytest.mark.parametrize("model", [PaymentQuery])
 def test_empty_object_decodes_to_defaults(model: type) -> None:
-    """An empty JSON object is a valid (if uninformative) answer for every response model."""
+    """An empty JSON object is a valid (if uninformative) answer for a response model
+    whose every field is optional."""
     assert structure({}, model) == model()
+
+
+@pytest.mark.parametrize(
+    ("model", "required"),
+    [(PaymentResult, "transaction_id"), (CheckoutSession, "session_id"), (Token, "access_token")],
+)
+def test_an_answer_without_a_required_field_is_a_decode_error(model: type, required: str) -> None:
+    """An answer without the field every successful answer has (empty, or that field
+    null) is a DecodeError naming it, never a model with None there."""
+    for payload in ({}, {required: None}, {"status": "completed"}):
+        with pytest.raises(DecodeError, match=f"{model.__name__}: missing {required}"):
+            structure(payload, model)

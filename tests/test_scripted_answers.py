@@ -175,7 +175,7 @@ def test_the_plugin_fails_a_test_whose_scripted_answer_was_never_used(
 def test_the_readme_payven_sync_env_example_runs(pytester: pytest.Pytester) -> None:
     """The README's payven_sync_env example, copied as it is, passes."""
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    start = readme.index("```python\nimport payven_sync\n\n\ndef latest_status")
+    start = readme.rindex("```python\n", 0, readme.index("def latest_status("))
     example = readme[start + len("```python\n") : readme.index("```", start + 3)]
     pytester.makepyfile(example)
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

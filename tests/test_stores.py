@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -321,3 +322,38 @@ def test_a_store_takes_a_url_or_a_client_not_both() -> None:
         RedisTokenStore()
     with pytest.raises(ValueError, match="exactly one"):
         RedisRateLimiter("redis://127.0.0.1:1/0", rate=1, client=object())  # refused unused
+
+
+class _BrokenPublish(MemoryTokenStore):
+    """A store that fails unexpectedly (not a StoreError) while publishing a token."""
+
+    async def publish(self, key: str, sealed: bytes, fingerprint: str, ttl: float) -> None:
+        raise RuntimeError("the store broke")
+
+
+async def test_a_store_failing_mid_publish_leaves_no_token_in_any_frames_locals(
+    payven_emulator: PayvenEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error tracker rendering every frame's locals finds neither token nor secret."""
+    import traceback
+
+    issued: list[str] = []
+    issue = payven_emulator.tokens.issue
+
+    def recording_issue() -> dict[str, Any]:
+        pair = issue()
+        issued.extend((pair["access_token"], pair["refresh_token"]))
+        return pair
+
+    monkeypatch.setattr(payven_emulator.tokens, "issue", recording_issue)
+    async with payven_emulator.client(token_store=_BrokenPublish()) as client:
+        with pytest.raises(RuntimeError) as caught:
+            await client.token()
+    stack = traceback.TracebackException.from_exception(caught.value, capture_locals=True).stack
+    library = [frame for frame in stack if "payven_async" in frame.filename]
+    assert "_publish" in [frame.name for frame in library]  # the frame that held the token
+    rendered = "".join(repr(frame.locals) for frame in library)
+    assert issued
+    for token in issued:
+        assert token not in rendered
+    assert payven_emulator.client_secret not in rendered

@@ -34,6 +34,7 @@ from payven_async import (
 )
 from payven_async._converters import converter, encode, strict_converter, structure
 from payven_async._deferred import decode_on_first_access
+from payven_async._hooks import to_amount
 from payven_async._json import decode_json, dumps
 from payven_async._responses import unwrap_envelope
 
@@ -299,9 +300,9 @@ def test_unknown_enum_values_are_kept() -> None:
     query = structure({"internal": {"operation_type": "instant_refund"}}, PaymentQuery)
     assert query.internal is not None
     assert query.internal.operation_type == "instant_refund"
-    session = structure({"payment_mode": "non3_d"}, CheckoutSession)
+    session = structure({"session_id": "s", "payment_mode": "non3_d"}, CheckoutSession)
     assert session.payment_mode is CheckoutPaymentMode.NON_3D
-    other = structure({"payment_mode": "apple_pay"}, CheckoutSession)
+    other = structure({"session_id": "s", "payment_mode": "apple_pay"}, CheckoutSession)
     assert other.payment_mode == "apple_pay"
 
 
@@ -331,9 +332,51 @@ def test_big_integers_stay_exact() -> None:
 
 def test_integral_double_amount_decodes_as_int() -> None:
     """Generation A's double-typed amount (15000.0) still decodes to an exact int."""
-    result = structure(decode_json(b'{"amount": 15000.0, "isSuccess": true}'), PaymentResult)
+    result = structure(
+        decode_json(b'{"transactionId": "t", "amount": 15000.0, "isSuccess": true}'), PaymentResult
+    )
     assert result.amount == 15000
     assert type(result.amount) is int
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (15000, 15000),
+        (Decimal("15000.00"), 15000),
+        (Decimal("150.50"), Decimal("150.50")),
+        (0.1, Decimal("0.1")),
+        (15000.0, 15000),
+        ("150.5", Decimal("150.5")),
+        (" 42 ", 42),
+    ],
+)
+def test_to_amount_gives_the_int_when_integral_else_the_exact_decimal(
+    value: Any, expected: int | Decimal
+) -> None:
+    """An amount either generation may send is the int when integral, else the exact
+    Decimal, never a float."""
+    amount = to_amount(value)
+    assert amount == expected
+    assert type(amount) is type(expected)
+
+
+@pytest.mark.parametrize("value", [True, None, "twelve", Decimal("NaN"), Decimal("Infinity"), {}])
+def test_to_amount_refuses_what_is_not_a_number(value: Any) -> None:
+    """A boolean, text that is not a number, NaN, infinity or an object is a DecodeError."""
+    with pytest.raises(DecodeError):
+        to_amount(value)
+
+
+def test_fractional_double_amount_decodes_as_an_exact_decimal() -> None:
+    """Generation A's double-typed amount with a fraction (150.5) is the exact Decimal,
+    never a float, and refused nowhere."""
+    result = structure(
+        decode_json(b'{"transactionId": "t", "amount": 150.5, "isSuccess": true}'), PaymentResult
+    )
+    assert result.amount == Decimal("150.5")
+    assert type(result.amount) is Decimal
+    assert result.decode_problems == {}
 
 
 def test_unknown_fields_are_kept_at_every_level() -> None:
@@ -374,24 +417,41 @@ def test_timestamps_decode_timezone_aware(text: str, expected: datetime) -> None
     assert query.internal.processed_at.tzinfo is not None
 
 
-@pytest.mark.parametrize(
-    "payload",
-    [
-        [],
-        "text",
-        {"internal": "not an object"},
-        {"internal": {"amount": "twelve"}},
-        {"internal": {"amount": 1.5}},
-        {"internal": {"processed_at": "yesterday"}},
-        {"is_success": "perhaps"},
-        {"internal": {"captured_amount": {"value": 1}}},
-    ],
-)
-def test_wrong_types_raise_decode_error(payload: Any) -> None:
-    """A wrongly typed answer is a DecodeError, never a foreign exception (for the
-    content of a detail record, when the record is first read)."""
+@pytest.mark.parametrize("payload", [[], "text", None, 12])
+def test_an_answer_that_is_not_an_object_raises_decode_error(payload: Any) -> None:
+    """An answer that is not a JSON object is a DecodeError, never a foreign exception."""
     with pytest.raises(DecodeError):
         read_everything(structure(payload, PaymentQuery))
+
+
+@pytest.mark.parametrize(
+    ("payload", "where", "field", "key"),
+    [
+        ({"internal": "not an object"}, [], "internal", "internal"),
+        ({"internal": {"amount": "twelve"}}, ["internal"], "amount", "amount"),
+        ({"internal": {"amount": 1.5}}, ["internal"], "amount", "amount"),
+        ({"internal": {"processedAt": "yesterday"}}, ["internal"], "processed_at", "processedAt"),
+        ({"is_success": "perhaps"}, [], "is_success", "is_success"),
+        ({"internal": {"captured_amount": {"value": 1}}}, ["internal"], "captured_amount",
+         "captured_amount"),
+    ],
+)  # fmt: skip
+def test_a_value_of_a_wrong_type_is_kept_and_reported(
+    payload: Any, where: list[str], field: str, key: str
+) -> None:
+    """A value of a type its field cannot take is kept in unknown_fields under the key it
+    came with and named in decode_problems (what was wrong, not the value); the field
+    keeps its default and the rest of the answer decodes."""
+    query = structure({"transaction_id": "t-1", **payload}, PaymentQuery)
+    read_everything(query)
+    assert query.transaction_id == "t-1"
+    model: Any = query
+    for name in where:
+        model = getattr(model, name)
+    assert model.unknown_fields == {key: (payload[where[0]] if where else payload)[key]}
+    assert list(model.decode_problems) == [field]
+    assert "expected " in model.decode_problems[field]
+    assert getattr(model, field) == attrs.fields_dict(type(model))[field].default
 
 
 def test_invalid_json_raises_decode_error() -> None:
@@ -402,7 +462,8 @@ def test_invalid_json_raises_decode_error() -> None:
 
 
 def test_envelope_detection_needs_data_and_a_success_flag() -> None:
-    """Only a body with data and isSuccess (any spelling) is treated as an envelope."""
+    """Only a body with data and isSuccess (any spelling), or with data and no key but
+    the envelope's, is treated as an envelope."""
     assert unwrap_envelope({"isSuccess": True, "data": {"a": 1}}) == (
         {"a": 1},
         {"isSuccess": True, "data": {"a": 1}},
@@ -410,6 +471,12 @@ def test_envelope_detection_needs_data_and_a_success_flag() -> None:
     assert unwrap_envelope({"is_success": False, "data": None})[0] is None
     raw = {"transaction_id": "t", "is_success": True}
     assert unwrap_envelope(raw) == (raw, None)
+    assert unwrap_envelope({"data": {"a": 1}, "message": "ok"}) == (
+        {"a": 1},
+        {"data": {"a": 1}, "message": "ok"},
+    )
+    other = {"data": {"a": 1}, "transaction_id": "t"}
+    assert unwrap_envelope(other) == (other, None)
 
 
 def test_checkout_session_answers_of_both_generations_decode() -> None:
@@ -481,20 +548,24 @@ def test_lazy_query_compares_prints_and_evolves_like_a_constructed_one() -> None
         built.internal = None  # type: ignore[misc]
 
 
-def test_a_bad_detail_record_raises_decode_error_when_read() -> None:
-    """A malformed detail record fails when it is read (each time), not the whole answer."""
+def test_a_bad_value_in_a_detail_record_is_reported_when_the_record_is_read() -> None:
+    """A detail record's value of a wrong type is kept and reported in the record, which
+    decodes when first read, once; the rest of the answer is untouched."""
     query = structure(
         {"transaction_id": "t-1", "internal": {"amount": "twelve"}, "external": None}, PaymentQuery
     )
     assert query.transaction_id == "t-1"
     assert query.external is None
-    for _ in range(2):
-        with pytest.raises(DecodeError):
-            query.internal  # noqa: B018 - reading is what decodes
-    with pytest.raises(DecodeError):
-        repr(query)
-    with pytest.raises(DecodeError):
-        structure({"internal": ["not", "an", "object"]}, PaymentQuery)
+    internal = query.internal
+    assert internal is not None
+    assert query.internal is internal
+    assert internal.amount is None
+    assert internal.unknown_fields == {"amount": "twelve"}
+    assert internal.decode_problems == {"amount": "expected an integer, got str"}
+    assert "twelve" not in repr(query)
+    kept = structure({"internal": ["not", "an", "object"]}, PaymentQuery)
+    assert kept.internal is None
+    assert kept.unknown_fields == {"internal": ["not", "an", "object"]}
 
 
 # --- the wire layer's modules: cattrs' code, hand code where measured, built lazily -------
