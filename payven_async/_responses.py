@@ -244,14 +244,7 @@ def decode_answer(
         if answer.status == 204 and not answer.body:
             return structure({}, cls)
         raise
-    # unwrap_envelope() and structure() written out: two Python calls less per answer.
-    data: Any = payload
-    envelope: Mapping[str, Any] | None = None
-    if type(payload) is dict and "data" in payload:
-        for flag in _ENVELOPE_FLAGS:
-            if flag in payload:
-                data, envelope = payload["data"], payload
-                break
+    data, envelope = unwrap_envelope(payload)
     if envelope is not None and type(data) is not dict and _envelope_failed(envelope):
         if sent is not None:
             secrets = request_secrets(sent, tuple(secrets))
@@ -260,6 +253,7 @@ def decode_answer(
         raise DecodeError(f"the answer carries no {cls.__name__}")
     if type(data) is list and getattr(cls, "wraps_list", False):
         data = {"items": data}  # a list model (the webhook lists): the array is its items
+    # structure() written out: a Python call less per answer.
     decoder = _DECODERS.get(cls)
     if decoder is None:
         return structure(data, cls)
