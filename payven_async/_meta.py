@@ -18,8 +18,8 @@ caller who wants an id of theirs on every attempt passes it in ``extra_headers``
 are a random per-process prefix and a counter: unique across processes and forks.
 
 A result's meta is built on first access: on the hot path the pipeline only stores the
-request, the answer, the attempt count and the elapsed time, as a plain tuple, in the
-answer model's one extra slot (:func:`build_meta` reads it).
+answer, the attempt count, the elapsed time and the request's correlation id, call and
+key, as a plain tuple, in the answer model's one extra slot (:func:`build_meta` reads it).
 """
 
 from __future__ import annotations
@@ -73,10 +73,24 @@ def with_correlation_id(request: Request, answer: Answer | None) -> Request:
 _SAFE_ID = re.compile(r"[\w.:-]{1,128}").fullmatch
 
 
-def build_meta(source: tuple[Request, Answer, int, float]) -> ResponseMeta:
-    """The meta of a result, from what the pipeline stored: ``(request, answer,
-    attempts, elapsed)`` (a plain tuple, a few hundred instructions on the hot path)."""
-    return meta_of(*source)
+def build_meta(source: tuple[Answer, int, float, str | None, str, str | None]) -> ResponseMeta:
+    """The meta of a result, from what the pipeline stored: ``(answer, attempts,
+    elapsed, correlation id sent, call, idempotency key)``, a plain tuple (a few hundred
+    instructions on the hot path; the request itself, its bearer token with it, is not
+    kept)."""
+    answer, attempts, elapsed, sent, call, key = source
+    headers = answer.headers
+    replayed = headers.get("Idempotent-Replayed", "")
+    return ResponseMeta(
+        headers.get("X-Correlation-Id") or sent,
+        answer.status,
+        headers,
+        replayed.strip().lower() == "true",
+        attempts,
+        elapsed,
+        call,
+        key,
+    )
 
 
 # --- correlation ids ---------------------------------------------------------------------

@@ -286,7 +286,17 @@ class Pipeline:
                     result = outcome
                 # What .meta is built from, on first read (see _meta): a tuple, a store.
                 try:  # noqa: SIM105 - a try costs nothing; contextlib.suppress two calls
-                    _store_meta(result, (wire, answer, number, time.monotonic() - started))
+                    _store_meta(
+                        result,
+                        (
+                            answer,
+                            number,
+                            time.monotonic() - started,
+                            wire.headers.get("X-Correlation-Id"),
+                            request.call,
+                            request.idempotency_key,
+                        ),
+                    )
                 except TypeError:
                     pass  # not an answer model (a plain list): it has no .meta
                 return result  # type: ignore[no-any-return]
