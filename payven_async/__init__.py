@@ -56,6 +56,7 @@ from .models import (
     QueryFailed,
     QueryOutcome,
     QuerySucceeded,
+    ResponseMeta,
     Token,
 )
 
@@ -113,10 +114,19 @@ if TYPE_CHECKING:  # what type checkers see of the names in _lazy.LAZY (a test p
         VoidRequest,
     )
     from ._reconcile import ExpectedRecord, Mismatch, MismatchKind, ReconciliationItem
+    from ._webhook_models import (
+        Acknowledged,
+        WebhookDeliveryLog,
+        WebhookDeliveryLogList,
+        WebhookSubscription,
+        WebhookSubscriptionList,
+        WebhookSubscriptionRequest,
+    )
     from .webhooks import WebhookEvent, WebhookPaymentData, sign_webhook, verify_webhook
 
 __all__ = [
     "APIError",
+    "Acknowledged",
     "Address",
     "Answer",
     "AuthenticationError",
@@ -191,6 +201,7 @@ __all__ = [
     "RefundType",
     "Request",
     "ResolveReconciliationDetailRequest",
+    "ResponseMeta",
     "RetryDetails",
     "RunningEventLoopError",
     "SecureType",
@@ -214,8 +225,13 @@ __all__ = [
     "TransportError",
     "ValidationError",
     "VoidRequest",
+    "WebhookDeliveryLog",
+    "WebhookDeliveryLogList",
     "WebhookEvent",
     "WebhookPaymentData",
+    "WebhookSubscription",
+    "WebhookSubscriptionList",
+    "WebhookSubscriptionRequest",
     "WebhookVerificationError",
     "__version__",
     "sign_webhook",

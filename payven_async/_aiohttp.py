@@ -58,8 +58,12 @@ class AiohttpTransport:
         session: aiohttp.ClientSession | None = None,
         *,
         connection_limit: int = 100,
+        proxy: str | None = None,
+        trust_env: bool = False,
     ) -> None:
         self._config = config
+        self._proxy = proxy
+        self._trust_env = trust_env
         self._session = session
         self._owns_session = session is None
         self._connection_limit = connection_limit
@@ -86,6 +90,9 @@ class AiohttpTransport:
                 connector=connector,
                 headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
                 auto_decompress=True,
+                # Off unless asked: HTTPS_PROXY and ~/.netrc are read only with it.
+                trust_env=self._trust_env,
+                proxy=self._proxy,
             )
         return self._session
 

@@ -370,12 +370,20 @@ class TokenManager:
 
     async def _renew(self, options: dict[str, Any]) -> Token:
         previous = self._token
+        logger.info(
+            "renewing the access token (%s)",
+            "none yet"
+            if previous is None
+            else "refused by the server"
+            if self._expires_at == 0.0
+            else f"due: {self._expires_at - self._clock():.0f} s of validity left",
+        )
         if previous is not None and previous.refresh_token and self._refresh_usable():
             body: dict[str, str] = {"refresh_token": SecretText(previous.refresh_token)}
             try:
                 return self._store(await self._request(REFRESH, body, options))
             except PayvenError as exc:
-                logger.debug("refresh failed (%s); using client credentials", type(exc).__name__)
+                logger.info("refresh failed (%s); using client credentials", type(exc).__name__)
         body = {
             "client_id": self._config.client_id,
             "client_secret": SecretText(self._config.client_secret),

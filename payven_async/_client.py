@@ -23,7 +23,7 @@ from datetime import date
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import _operations as ops, _validate as validate
+from . import _logging, _operations as ops, _validate as validate
 from ._aiohttp import AiohttpTransport
 from ._batch import ProgressHook, TransactionIds, stream_outcomes
 from ._client_listing import DEFAULT_PAGE_SIZE, ListingMethods
@@ -57,6 +57,13 @@ if TYPE_CHECKING:
         VoidRequest,
     )
     from ._reconcile import ExpectedRecord, ReconciliationItem
+    from ._webhook_models import (
+        Acknowledged,
+        WebhookDeliveryLogList,
+        WebhookSubscription,
+        WebhookSubscriptionList,
+        WebhookSubscriptionRequest,
+    )
 
 __all__ = ["PayvenClient"]
 
@@ -90,6 +97,22 @@ class PayvenClient(ListingMethods):
     pauses the server asks for: see :mod:`payven_async.stores` (``RedisTokenStore``
     and ``RedisRateLimiter`` for a fleet). Both are the caller's; closing the client
     only lets go of the connections it used.
+
+    ``proxy`` is an HTTP proxy's URL (``http://user:pass@proxy:3128``) for every
+    request; ``trust_env=True`` lets aiohttp read ``HTTPS_PROXY`` / ``HTTP_PROXY`` /
+    ``NO_PROXY`` (and ``~/.netrc``) from the environment, which is ignored otherwise.
+    With ``session=`` none of ``ssl_context``, ``ca_bundle``, ``proxy``, ``trust_env``
+    may be given: your session's settings apply, so they would be ignored (a
+    :class:`ConfigurationError` says so).
+
+    ``instrument=True`` (or a ``tracer_provider`` / ``meter_provider``) makes a span
+    per call and records metrics through OpenTelemetry (``pip install
+    'payven[otel]'``); the global providers are used unless you pass your own.
+
+    Every method takes ``extra_headers``, headers of yours for that call (a tenant
+    id, your own ``X-Correlation-Id``); it may not set ``Authorization``,
+    ``Idempotency-Key``, ``Content-Type``, ``Content-Length`` or ``Host``.
+    Results and errors carry ``.meta`` (:class:`~payven_async.ResponseMeta`).
     """
 
     def __init__(
@@ -111,6 +134,11 @@ class PayvenClient(ListingMethods):
         transport: Transport | None = None,
         token_store: TokenStore | None = None,
         rate_limiter: RateLimiter | None = None,
+        proxy: str | None = None,
+        trust_env: bool = False,
+        instrument: bool = False,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
     ) -> None:
         if client_secret is not None:  # masked in this frame's locals (a ConfigurationError)
             client_secret = SecretText(client_secret)
@@ -126,10 +154,33 @@ class PayvenClient(ListingMethods):
             ssl_context=ssl_context,
             ca_bundle=ca_bundle,
         )
+        _logging.configure_from_env()
+        if session is not None:
+            # Your session decides its own TLS and proxies: these would be ignored.
+            given = [
+                name
+                for name, value in (
+                    ("ssl_context", ssl_context),
+                    ("ca_bundle", ca_bundle),
+                    ("proxy", proxy),
+                    ("trust_env", trust_env or None),
+                    ("transport", transport),
+                )
+                if value is not None
+            ]
+            if given:
+                raise ConfigurationError(
+                    f"session= is your own aiohttp session: configure it yourself instead "
+                    f"of passing {', '.join(n + '=' for n in given)}"
+                )
         if transport is None:
-            transport = AiohttpTransport(self._config, session, connection_limit=connection_limit)
-        elif session is not None:
-            raise ConfigurationError("pass session= or transport=, not both")
+            transport = AiohttpTransport(
+                self._config,
+                session,
+                connection_limit=connection_limit,
+                proxy=validate.proxy_url(proxy),
+                trust_env=trust_env,
+            )
         self._transport = transport
         hooks = () if on_retry is None else (on_retry,) if callable(on_retry) else on_retry
         self._pipeline = Pipeline(
@@ -140,6 +191,10 @@ class PayvenClient(ListingMethods):
             rate_limiter=rate_limiter,
         )
         self._shared = tuple(s for s in (token_store, rate_limiter) if s is not None)
+        if instrument or tracer_provider is not None or meter_provider is not None:
+            from ._telemetry import Telemetry  # only then: OpenTelemetry is an extra
+
+            self._pipeline.telemetry = Telemetry(tracer_provider, meter_provider)
         self._tokens = self._pipeline.tokens
         self._vpos_url = self._config.vpos_url
 
@@ -187,6 +242,7 @@ class PayvenClient(ListingMethods):
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> PaymentResult:
         """Pay a checkout session with a card (``POST /checkout/sessions/{id}/pay``).
 
@@ -203,6 +259,7 @@ class PayvenClient(ListingMethods):
             body=request,
             idempotency_key=idempotency_key,
             authorization=self._tokens.valid_bearer(),
+            extra_headers=extra_headers,
         )
         return await self._pipeline.run(ops.PAY, prepared, timeout=timeout, max_retries=max_retries)
 
@@ -213,6 +270,7 @@ class PayvenClient(ListingMethods):
         order_id: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> PaymentQuery:
         """Query a payment: Payven's record and the bank's (``GET /payments/{id}/query``)."""
         # prepare and run written out, not through _call: a Python call less per query.
@@ -221,6 +279,7 @@ class PayvenClient(ListingMethods):
             transaction_id,
             query=None if order_id is None else {"order_id": order_id},
             authorization=self._tokens.valid_bearer(),
+            extra_headers=extra_headers,
         )
         return await self._pipeline.run(
             ops.QUERY, prepared, timeout=timeout, max_retries=max_retries
@@ -233,6 +292,7 @@ class PayvenClient(ListingMethods):
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> CheckoutSession:
         """Create a hosted-checkout session (``POST /checkout/sessions``) to pay."""
         return await self._call(
@@ -241,6 +301,7 @@ class PayvenClient(ListingMethods):
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def get_checkout_session(
@@ -249,10 +310,15 @@ class PayvenClient(ListingMethods):
         *,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> CheckoutSession:
         """Fetch a checkout session and its status (``GET /checkout/sessions/{id}``)."""
         return await self._call(
-            ops.GET_CHECKOUT_SESSION, session_id, timeout=timeout, max_retries=max_retries
+            ops.GET_CHECKOUT_SESSION,
+            session_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     def query_many(
@@ -266,6 +332,7 @@ class PayvenClient(ListingMethods):
         progress: ProgressHook | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncGenerator[QueryOutcome, None]:
         """Query many payments concurrently, yielding one :class:`QueryOutcome` per id.
 
@@ -278,10 +345,14 @@ class PayvenClient(ListingMethods):
         ``rate_limit`` caps the batch at that many requests per second. When the server
         answers 429, or reports ``X-RateLimit-Remaining: 0``, the whole batch pauses
         once until the time it names, then goes on; the ids concerned are retried.
+
+        ``extra_headers`` go with every query of the batch (checked once, up front).
         """
         problems = validate.check_batch(concurrency, rate_limit)
         if max_retries is not None:
             problems += validate.retries_problems(max_retries)
+        if extra_headers is not None:
+            ops.extra_headers_problems(extra_headers, problems)
         validate.raise_if(problems)
         throttle = Throttle(rate_limit)
         self._transport.reserve(concurrency)
@@ -290,7 +361,9 @@ class PayvenClient(ListingMethods):
         def query_one(transaction_id: str) -> Awaitable[PaymentQuery]:
             # Not an async def: the coroutine is run's own, one frame less per id.
             bearer = tokens.valid_bearer()
-            prepared = query.prepare(vpos_url, transaction_id, authorization=bearer)
+            prepared = query.prepare(
+                vpos_url, transaction_id, authorization=bearer, extra_headers=extra_headers
+            )
             return run(query, prepared, timeout=timeout, max_retries=max_retries, throttle=throttle)
 
         return stream_outcomes(
@@ -316,6 +389,7 @@ class PayvenClient(ListingMethods):
         skip: Container[str] | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncGenerator[ReconciliationItem, None]:
         """Query every transaction and report where the three views of it disagree.
 
@@ -330,7 +404,8 @@ class PayvenClient(ListingMethods):
         and the :class:`Mismatch` es found (see :class:`MismatchKind`). A query that
         failed is an item carrying its ``error``, never a gap. The queries run through
         :meth:`query_many`: ``concurrency``, ``rate_limit``, ``timeout`` and
-        ``max_retries`` mean the same, and one token serves them all. ``page_size`` is
+        ``max_retries`` mean the same (``extra_headers`` too, also on the listing), and
+        one token serves them all. ``page_size`` is
         the listing's page size for a date window. ``progress`` is called with each
         item before it is yielded. ``skip`` holds ids already reconciled (a set, say,
         when resuming an interrupted run): they are neither queried nor reported.
@@ -351,6 +426,7 @@ class PayvenClient(ListingMethods):
                 page_size=DEFAULT_PAGE_SIZE if page_size is None else page_size,
                 timeout=timeout,
                 max_retries=max_retries,
+                extra_headers=extra_headers,
             )
             ids = _transaction_ids(listing)
 
@@ -361,6 +437,7 @@ class PayvenClient(ListingMethods):
                 rate_limit=rate_limit,
                 timeout=timeout,
                 max_retries=max_retries,
+                extra_headers=extra_headers,
             )
 
         return reconcile_items(query_many, ids, expected, progress, skip)
@@ -378,6 +455,7 @@ class PayvenClient(ListingMethods):
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> PaymentResult:
         """Take a direct (Non-3D) payment, or a pre-auth (``POST /payments``).
 
@@ -393,6 +471,7 @@ class PayvenClient(ListingMethods):
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def init_3ds(
@@ -402,6 +481,7 @@ class PayvenClient(ListingMethods):
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> PaymentResult:
         """Start a 3-D Secure payment (``POST /payments/3d/init``).
 
@@ -421,6 +501,7 @@ class PayvenClient(ListingMethods):
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def complete_3ds(
@@ -431,6 +512,7 @@ class PayvenClient(ListingMethods):
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> PaymentResult:
         """Complete a 3-D Secure payment after the bank's page (``POST /payments/3d/complete``).
 
@@ -452,6 +534,7 @@ class PayvenClient(ListingMethods):
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def get_payment(
@@ -460,6 +543,7 @@ class PayvenClient(ListingMethods):
         *,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> PaymentResult:
         """A payment's current state as Payven records it (``GET /payments/{id}``).
 
@@ -469,7 +553,11 @@ class PayvenClient(ListingMethods):
         ``provider_error_code`` set. Raises :class:`NotFoundError` for an unknown id.
         """
         return await self._call(
-            ops.GET_PAYMENT, transaction_id, timeout=timeout, max_retries=max_retries
+            ops.GET_PAYMENT,
+            transaction_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def get_payment_history(
@@ -479,6 +567,7 @@ class PayvenClient(ListingMethods):
         order_id: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> PaymentHistory:
         """A payment's steps, oldest first (``GET /payments/{id}/history``)."""
         return await self._call(
@@ -487,6 +576,7 @@ class PayvenClient(ListingMethods):
             query={"order_id": order_id},
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     # --- after the payment ------------------------------------------------------------
@@ -499,6 +589,7 @@ class PayvenClient(ListingMethods):
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> PaymentResult:
         """Refund part or all of a payment (``POST /payments/{id}/refund``).
 
@@ -521,6 +612,7 @@ class PayvenClient(ListingMethods):
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def void(
@@ -531,6 +623,7 @@ class PayvenClient(ListingMethods):
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> PaymentResult:
         """Cancel a whole payment before the day's settlement (``POST /payments/{id}/void``).
 
@@ -549,6 +642,7 @@ class PayvenClient(ListingMethods):
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def capture(
@@ -559,6 +653,7 @@ class PayvenClient(ListingMethods):
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> PaymentResult:
         """Turn a pre-auth into a charge (``POST /payments/{id}/capture``).
 
@@ -578,6 +673,148 @@ class PayvenClient(ListingMethods):
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+
+    # --- webhook subscriptions ---------------------------------------------------------
+
+    async def create_webhook(
+        self,
+        request: WebhookSubscriptionRequest,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> WebhookSubscription:
+        """Subscribe a URL to webhook events (``POST /webhooks``).
+
+        The answer's ``secret`` (``whsec_…``) signs the deliveries: store it now, it is
+        shown once (``verify_webhook`` reads it from ``PAYVEN_WEBHOOK_SECRET`` too).
+        """
+        return await self._call(
+            ops.CREATE_WEBHOOK,
+            body=request,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+
+    async def list_webhooks(
+        self,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> WebhookSubscriptionList:
+        """The account's webhook subscriptions (``GET /webhooks``), iterable."""
+        return await self._call(
+            ops.LIST_WEBHOOKS, timeout=timeout, max_retries=max_retries, extra_headers=extra_headers
+        )
+
+    async def get_webhook(
+        self,
+        webhook_id: str,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> WebhookSubscription:
+        """One webhook subscription (``GET /webhooks/{id}``); NotFoundError if unknown."""
+        return await self._call(
+            ops.GET_WEBHOOK,
+            webhook_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+
+    async def update_webhook(
+        self,
+        webhook_id: str,
+        request: WebhookSubscriptionRequest,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Acknowledged:
+        """Replace a subscription's URL, events, description, retries (``PUT /webhooks/{id}``).
+
+        The service answers 204 with no body: the result only carries ``.meta``.
+        """
+        return await self._call(
+            ops.UPDATE_WEBHOOK,
+            webhook_id,
+            body=request,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+
+    async def delete_webhook(
+        self,
+        webhook_id: str,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Acknowledged:
+        """Delete a subscription (``DELETE /webhooks/{id}``). Never retried: a repeat
+        that had worked would answer 404."""
+        return await self._call(
+            ops.DELETE_WEBHOOK,
+            webhook_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+
+    async def rotate_webhook_secret(
+        self,
+        webhook_id: str,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> WebhookSubscription:
+        """A new signing secret (``POST /webhooks/{id}/rotate-secret``), in ``secret``.
+
+        The old secret stays valid for 24 hours: verify with both meanwhile
+        (``verify_webhook(body, headers, [new, old])``).
+        """
+        return await self._call(
+            ops.ROTATE_WEBHOOK_SECRET,
+            webhook_id,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+
+    async def list_webhook_deliveries(
+        self,
+        webhook_id: str,
+        *,
+        page: int | None = None,
+        page_size: int | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> WebhookDeliveryLogList:
+        """A page of a subscription's delivery attempts (``GET /webhooks/{id}/deliveries``)."""
+        validate.raise_if(validate.page_problems(page, page_size))
+        return await self._call(
+            ops.LIST_WEBHOOK_DELIVERIES,
+            webhook_id,
+            query={
+                "page": None if page is None else str(page),
+                "page_size": None if page_size is None else str(page_size),
+            },
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     # --- plumbing -----------------------------------------------------------------
@@ -591,6 +828,7 @@ class PayvenClient(ListingMethods):
         idempotency_key: str | None = None,
         timeout: float | Timeout | None,
         max_retries: int | None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Awaitable[T]:
         """Prepare ``operation``'s request (checked, before any I/O) and run it.
 
@@ -603,6 +841,7 @@ class PayvenClient(ListingMethods):
             query=query,
             idempotency_key=idempotency_key,
             authorization=self._tokens.valid_bearer(),
+            extra_headers=extra_headers,
         )
         return self._pipeline.run(operation, prepared, timeout=timeout, max_retries=max_retries)
 

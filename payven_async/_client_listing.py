@@ -137,6 +137,7 @@ class ListingMethods:
             idempotency_key: str | None = None,
             timeout: float | Timeout | None,
             max_retries: int | None,
+            extra_headers: Mapping[str, str] | None = None,
         ) -> Awaitable[T]: ...
 
     def _list(
@@ -149,6 +150,7 @@ class ListingMethods:
         start_page: int,
         timeout: float | Timeout | None,
         max_retries: int | None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[Any]:
         """Check a list call now, and return the iterator over its pages."""
         problems: list[Problem] = []
@@ -156,6 +158,8 @@ class ListingMethods:
             validate.id_problems(name, value, problems)
         if max_retries is not None:
             problems += validate.retries_problems(max_retries)
+        if extra_headers is not None:
+            ops.extra_headers_problems(extra_headers, problems)
         texts = page_query(
             filters, kinds, page_size=page_size, start_page=start_page, extra_problems=problems
         )
@@ -164,7 +168,12 @@ class ListingMethods:
         def fetch(number: int) -> Awaitable[Any]:
             query = {"page": str(number), "page_size": size, **texts}
             return self._call(
-                operation, *ids, query=query, timeout=timeout, max_retries=max_retries
+                operation,
+                *ids,
+                query=query,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
             )
 
         return paginate(fetch, call=operation.name, start_page=start_page, page_size=page_size)
@@ -196,6 +205,7 @@ class ListingMethods:
         start_page: int = 1,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[Transaction]:
         """Every transaction matching the filters (``GET /transactions``), page by page.
 
@@ -237,6 +247,7 @@ class ListingMethods:
             start_page=start_page,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def get_transaction(
@@ -245,13 +256,18 @@ class ListingMethods:
         *,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Transaction:
         """One transaction, with its 3-D Secure and connector details (``GET /transactions/{id}``).
 
         Raises :class:`NotFoundError` for an unknown id.
         """
         return await self._call(
-            ops.GET_TRANSACTION, transaction_id, timeout=timeout, max_retries=max_retries
+            ops.GET_TRANSACTION,
+            transaction_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def get_transaction_history(
@@ -260,10 +276,15 @@ class ListingMethods:
         *,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> list[TransactionHistoryEntry]:
         """A transaction's status changes, oldest first (``GET /transactions/{id}/histories``)."""
         entries: list[TransactionHistoryEntry] = await self._call(
-            ops.GET_TRANSACTION_HISTORY, transaction_id, timeout=timeout, max_retries=max_retries
+            ops.GET_TRANSACTION_HISTORY,
+            transaction_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
         )
         return entries
 
@@ -273,6 +294,7 @@ class ListingMethods:
         *,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Trace:
         """Everything recorded under one correlation id (``GET /trace/{correlation_id}``):
         the API requests, payment requests, status changes and webhooks, oldest first.
@@ -281,7 +303,11 @@ class ListingMethods:
         ``correlation_id`` of an :class:`APIError`.
         """
         return await self._call(
-            ops.GET_TRACE, correlation_id, timeout=timeout, max_retries=max_retries
+            ops.GET_TRACE,
+            correlation_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     # --- refunds, settlements, chargebacks -------------------------------------------------
@@ -304,6 +330,7 @@ class ListingMethods:
         start_page: int = 1,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[Refund]:
         """Every refund matching the filters (``GET /refunds``), page by page.
 
@@ -329,6 +356,7 @@ class ListingMethods:
             start_page=start_page,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     def list_settlements(
@@ -343,6 +371,7 @@ class ListingMethods:
         start_page: int = 1,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[Settlement]:
         """Every settlement matching the filters (``GET /settlements``), page by page.
 
@@ -363,6 +392,7 @@ class ListingMethods:
             start_page=start_page,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     def list_chargebacks(
@@ -376,6 +406,7 @@ class ListingMethods:
         start_page: int = 1,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[Chargeback]:
         """Every chargeback matching the filters (``GET /chargebacks``), page by page.
 
@@ -394,6 +425,7 @@ class ListingMethods:
             start_page=start_page,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     # --- reconciliation -----------------------------------------------------------------
@@ -405,6 +437,7 @@ class ListingMethods:
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Reconciliation:
         """Start a server-side reconciliation of a period (``POST /reconciliations/start``).
 
@@ -420,6 +453,7 @@ class ListingMethods:
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     def list_reconciliations(
@@ -437,6 +471,7 @@ class ListingMethods:
         start_page: int = 1,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[Reconciliation]:
         """Every reconciliation run matching the filters (``GET /reconciliations``).
 
@@ -459,6 +494,7 @@ class ListingMethods:
             start_page=start_page,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def get_reconciliation(
@@ -467,10 +503,15 @@ class ListingMethods:
         *,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Reconciliation:
         """One reconciliation run and its details (``GET /reconciliations/{id}``)."""
         return await self._call(
-            ops.GET_RECONCILIATION, reconciliation_id, timeout=timeout, max_retries=max_retries
+            ops.GET_RECONCILIATION,
+            reconciliation_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     def list_reconciliation_details(
@@ -484,6 +525,7 @@ class ListingMethods:
         start_page: int = 1,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[ReconciliationDetail]:
         """A reconciliation's details, page by page (``GET /reconciliations/{id}/details``).
 
@@ -502,6 +544,7 @@ class ListingMethods:
             start_page=start_page,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def resolve_reconciliation_detail(
@@ -513,6 +556,7 @@ class ListingMethods:
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ReconciliationDetail:
         """Resolve one detail of a reconciliation
         (``POST /reconciliations/{id}/details/{detail_id}/resolve``).
@@ -528,6 +572,7 @@ class ListingMethods:
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def bulk_resolve_reconciliation_details(
@@ -538,6 +583,7 @@ class ListingMethods:
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> BulkResolveResult:
         """Resolve many details at once (``POST /reconciliations/{id}/details/bulk-resolve``).
 
@@ -553,6 +599,7 @@ class ListingMethods:
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def finalize_reconciliation(
@@ -564,6 +611,7 @@ class ListingMethods:
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Reconciliation:
         """Close a reconciliation (``POST /reconciliations/{id}/finalize``): ``Completed``.
 
@@ -579,6 +627,7 @@ class ListingMethods:
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )
 
     async def cancel_reconciliation(
@@ -589,6 +638,7 @@ class ListingMethods:
         idempotency_key: str | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Reconciliation:
         """Cancel a reconciliation that is not finalized (``POST /reconciliations/{id}/cancel``)."""
         from ._listing_models import CancelReconciliationRequest
@@ -600,4 +650,5 @@ class ListingMethods:
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
+            extra_headers=extra_headers,
         )

@@ -85,7 +85,8 @@ def _slot_setters(cls: type) -> dict[str, Callable[[Any, Any], None]] | None:
     for klass in cls.__mro__:
         own = klass.__dict__.get("__slots__", ())
         slots.update((own,) if isinstance(own, str) else own)
-    if slots - {"__weakref__"} != {field.name for field in fields}:
+    # _payven_meta: the answer models' slot for ``.meta``, which __init__ leaves empty.
+    if slots - {"__weakref__", "_payven_meta"} != {field.name for field in fields}:
         return None
     setters = {}
     for field in fields:

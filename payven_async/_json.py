@@ -22,11 +22,16 @@ from typing import Any
 from ._redact import scrub
 from .errors import DecodeError
 
-__all__ = ["decode_json", "dumps"]
+__all__ = ["decode_json", "dumps", "to_json_text"]
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
 _DECODER = json.JSONDecoder(parse_float=Decimal)
 _WHITESPACE = " \t\n\r"
+
+
+#: JSON-ready data to compact text (what :func:`dumps` encodes to UTF-8): for the hot
+#: path, which calls it directly, a Python call less.
+to_json_text = _ENCODER.encode
 
 
 def dumps(data: Any) -> bytes:

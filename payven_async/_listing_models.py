@@ -20,7 +20,7 @@ import attrs
 # The names the annotations below use must be importable here: cattrs resolves them
 # in this module's namespace.
 from ._operation_models import RefundReasonCode
-from .models import OperationType, _Input, _Model
+from .models import OperationType, _Answer, _Input, _Model
 
 __all__ = [
     "BankTransaction",
@@ -226,7 +226,7 @@ class ReconciliationResolutionAction(enum.Enum):
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
-class _Page(_Model):
+class _Page(_Answer):
     """The fields every page of a list has (``…PaginatedList``); ``items`` per subclass.
 
     Generation B names the page ``page``, generation A ``pageNumber``: :attr:`number`
@@ -252,7 +252,7 @@ class _Page(_Model):
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
-class Transaction(_Model):
+class Transaction(_Answer):
     """One transaction as listed (``TransactionDto``) or fetched (``TransactionDetailDto``).
 
     ``id`` is the transaction id (the one :meth:`~payven_async.PayvenClient.query`
@@ -503,7 +503,7 @@ class TraceEvent(_Model):
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
-class Trace(_Model):
+class Trace(_Answer):
     """Everything recorded under one correlation id (``TraceTimelineDto``), oldest first."""
 
     correlation_id: str | None = None
@@ -516,7 +516,7 @@ class Trace(_Model):
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
-class ReconciliationDetail(_Model):
+class ReconciliationDetail(_Answer):
     """One transaction's line in a reconciliation (``ReconciliationDetailDto``).
 
     ``db_*`` is Payven's record, ``bank_*`` the bank's; ``discrepancy`` what differs.
@@ -549,7 +549,7 @@ class ReconciliationDetailPage(_Page):
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
-class Reconciliation(_Model):
+class Reconciliation(_Answer):
     """A reconciliation run (``ReconciliationDto``; ``details`` filled when the answer is
     a ``ReconciliationWithDetailsDto``)."""
 
@@ -601,7 +601,7 @@ class BulkResolveError(_Model):
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
-class BulkResolveResult(_Model):
+class BulkResolveResult(_Answer):
     """The answer to a bulk resolve (``BulkResolveReconciliationDetailsResponse``)."""
 
     processed: int | None = None

@@ -27,6 +27,7 @@ from .models import (
     Card,
     Money,
     OperationType,
+    _Answer,
     _Input,
     _Model,
 )
@@ -186,7 +187,7 @@ class PaymentHistoryEntry(_Model):
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
-class PaymentHistory(_Model):
+class PaymentHistory(_Answer):
     """The answer to ``GET /payments/{transaction_id}/history`` (``OrderHistoryDto``).
 
     ``internal_history`` is Payven's own record of the payment's steps, oldest first;

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -29,9 +30,9 @@ from urllib.parse import quote
 import attrs
 
 from . import _listing_checks as listing_checks, _rules as rules, _validate as validate
-from ._converters import KeyStyle, encode
+from ._converters import _ENCODERS, KeyStyle, encode
 from ._http import Request
-from ._json import dumps
+from ._json import to_json_text as _to_json
 from .errors import Problem, ValidationError
 from .models import (
     CheckoutSession,
@@ -52,7 +53,10 @@ __all__ = [
     "COMPLETE_3DS",
     "CREATE_CHECKOUT_SESSION",
     "CREATE_PAYMENT",
+    "CREATE_WEBHOOK",
+    "DELETE_WEBHOOK",
     "FINALIZE_RECONCILIATION",
+    "FORBIDDEN_HEADERS",
     "GET_CHECKOUT_SESSION",
     "GET_PAYMENT",
     "GET_PAYMENT_HISTORY",
@@ -60,6 +64,7 @@ __all__ = [
     "GET_TRACE",
     "GET_TRANSACTION",
     "GET_TRANSACTION_HISTORY",
+    "GET_WEBHOOK",
     "INIT_3DS",
     "LIST_CHARGEBACKS",
     "LIST_RECONCILIATIONS",
@@ -67,18 +72,23 @@ __all__ = [
     "LIST_REFUNDS",
     "LIST_SETTLEMENTS",
     "LIST_TRANSACTIONS",
+    "LIST_WEBHOOKS",
+    "LIST_WEBHOOK_DELIVERIES",
     "OPERATIONS",
     "PAY",
     "QUERY",
     "REFRESH",
     "REFUND",
     "RESOLVE_RECONCILIATION_DETAIL",
+    "ROTATE_WEBHOOK_SECRET",
     "START_RECONCILIATION",
     "TOKEN",
+    "UPDATE_WEBHOOK",
     "VOID",
     "ModelRef",
     "Operation",
     "Retry",
+    "extra_headers_problems",
     "new_idempotency_key",
 ]
 
@@ -158,7 +168,7 @@ class Operation(Generic[T]):
     """
 
     name: str
-    method: Literal["GET", "POST"]
+    method: Literal["GET", "POST", "PUT", "DELETE"]
     path: str
     response: type[T] | ModelRef
     request: type | ModelRef | None = None
@@ -197,6 +207,7 @@ class Operation(Generic[T]):
         query: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         authorization: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Request:
         """Check every input and build the request; raise one error listing every problem.
 
@@ -205,10 +216,14 @@ class Operation(Generic[T]):
         caller's key for a keyed row (a fresh one is made when it is None).
         ``authorization`` is the ``Authorization`` header's value when the caller holds
         a valid token now: the pipeline then sends this very request, instead of a
-        copy with the header added (5k instructions a call).
+        copy with the header added (5k instructions a call). ``extra_headers`` are
+        the caller's own headers for this call (see :func:`extra_headers_problems`).
+        A caller's ``X-Correlation-Id`` (in ``extra_headers``) goes with every attempt;
+        without one, the pipeline adds one to the call's later attempts (see ``_meta``).
         """
         literals = self.literals
         problems: list[Problem] = []
+        extra = None if extra_headers is None else _extra_headers(extra_headers, problems)
         if len(ids) == 1 and not query and type(ids[0]) is str and _plain(ids[0]) is not None:
             # The usual call: one id, valid and its own path segment, no query.
             url = f"{base_url}{literals[0]}{ids[0]}{literals[1]}"
@@ -227,6 +242,8 @@ class Operation(Generic[T]):
             headers: dict[str, str] = (
                 {} if authorization is None else {"Authorization": authorization}
             )
+            if extra is not None:
+                headers.update(extra)
             return _new(
                 Request, (self.method, url, headers, None, self.name, False, None, None, None, 1)
             )
@@ -236,7 +253,12 @@ class Operation(Generic[T]):
                 found = self.check(body)
                 if found:
                     raise ValidationError(found)
-            data = body if self.request is dict else encode(body, self.style)
+            if self.request is dict:
+                data = body
+            else:
+                # encode() written out for a body whose encoder is made: a call less.
+                encoder = _ENCODERS[self.style].get(type(body))
+                data = encode(body, self.style) if encoder is None else encoder(body)
         else:
             data = self._body_data(body, ids, problems)
             if problems:
@@ -246,8 +268,10 @@ class Operation(Generic[T]):
             headers["Idempotency-Key"] = idempotency_key
         if authorization is not None:
             headers["Authorization"] = authorization
+        if extra is not None:
+            headers.update(extra)
         try:
-            payload = dumps(data)
+            payload = _to_json(data).encode()  # dumps() written out: a call less
         except UnicodeEncodeError:
             # A text with a lone surrogate: the checks leave finding those to the
             # encoder (see _validate); say which field it was, still before any I/O.
@@ -333,6 +357,46 @@ class Operation(Generic[T]):
         if self.body_ids:
             data = {**dict(zip(self.id_names, ids, strict=True)), **data}
         return data
+
+
+#: Headers ``extra_headers=`` may not set: the client's own, which a call's other
+#: arguments control (``idempotency_key=``) or which the transport manages.
+FORBIDDEN_HEADERS = frozenset(
+    {"authorization", "idempotency-key", "content-type", "content-length", "host"}
+)
+
+
+def _extra_headers(headers: Any, problems: list[Problem]) -> dict[str, str] | None:
+    """The caller's ``extra_headers``, checked (problems appended); None when empty.
+
+    Names and values must be text, a name a token of letters, digits and ``-``, a
+    value free of line breaks (no header injection); none of :data:`FORBIDDEN_HEADERS`.
+    A caller's ``X-Correlation-Id`` (any case) replaces the client's own.
+    """
+    if not isinstance(headers, Mapping):
+        problems.append(Problem("extra_headers", "must be a mapping of header names to text"))
+        return None
+    extra: dict[str, str] = {}
+    for name, value in headers.items():
+        where = f"extra_headers[{name!r}]"
+        if type(name) is not str or not _HEADER_NAME(name):
+            problems.append(Problem(where, "must be a header name (letters, digits, '-')"))
+        elif name.lower() in FORBIDDEN_HEADERS:
+            advice = " (use idempotency_key=)" if name.lower() == "idempotency-key" else ""
+            problems.append(Problem(where, f"the client sets this header itself{advice}"))
+        elif type(value) is not str or "\r" in value or "\n" in value or "\0" in value:
+            problems.append(Problem(where, "must be text without line breaks"))
+        else:
+            extra["X-Correlation-Id" if name.lower() == "x-correlation-id" else name] = value
+    return extra or None
+
+
+def extra_headers_problems(headers: Any, problems: list[Problem]) -> None:
+    """Append the problems of a call's ``extra_headers`` (see :func:`_extra_headers`)."""
+    _extra_headers(headers, problems)
+
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$%&'*+.^_`|~-]{0,127}").fullmatch
 
 
 # The UUID variant digit ("8", "9", "a" or "b") for each hex digit's low two bits.
@@ -641,6 +705,59 @@ CANCEL_RECONCILIATION: Operation[Any] = Operation(
     retry=Retry.KEYED,
 )
 
+# --- webhook subscriptions (generation B's /api/v1/webhooks) ----------------------------
+
+_WEBHOOKS = "/api/v1/webhooks"
+_W = "_webhook_models"
+
+CREATE_WEBHOOK: Operation[Any] = Operation(
+    "create_webhook",
+    "POST",
+    _WEBHOOKS,
+    ModelRef("WebhookSubscription", _W),
+    request=ModelRef("WebhookSubscriptionRequest", _W),
+    check=validate.webhook_subscription_problems,
+    retry=Retry.KEYED,
+)
+LIST_WEBHOOKS: Operation[Any] = Operation(
+    "list_webhooks", "GET", _WEBHOOKS, ModelRef("WebhookSubscriptionList", _W)
+)
+GET_WEBHOOK: Operation[Any] = Operation(
+    "get_webhook", "GET", f"{_WEBHOOKS}/{{id}}", ModelRef("WebhookSubscription", _W)
+)
+UPDATE_WEBHOOK: Operation[Any] = Operation(
+    "update_webhook",
+    "PUT",
+    f"{_WEBHOOKS}/{{id}}",
+    ModelRef("Acknowledged", _W),
+    request=ModelRef("WebhookSubscriptionRequest", _W),
+    check=validate.webhook_subscription_problems,
+    body_ids=("id",),  # UpdateWebhookCommand repeats the id
+)
+DELETE_WEBHOOK: Operation[Any] = Operation(
+    "delete_webhook",
+    "DELETE",
+    f"{_WEBHOOKS}/{{id}}",
+    ModelRef("Acknowledged", _W),
+    retry=Retry.NEVER,  # a repeated delete that had worked would answer 404
+)
+ROTATE_WEBHOOK_SECRET: Operation[Any] = Operation(
+    "rotate_webhook_secret",
+    "POST",
+    f"{_WEBHOOKS}/{{id}}/rotate-secret",
+    ModelRef("WebhookSubscription", _W),
+    request=dict,
+    optional_body=True,  # no body of its own: {} carries the Idempotency-Key's request
+    retry=Retry.KEYED,
+)
+LIST_WEBHOOK_DELIVERIES: Operation[Any] = Operation(
+    "list_webhook_deliveries",
+    "GET",
+    f"{_WEBHOOKS}/{{id}}/deliveries",
+    ModelRef("WebhookDeliveryLogList", _W),
+    query=("page", "page_size"),
+)
+
 #: Every operation, by name.
 OPERATIONS: Mapping[str, Operation[Any]] = MappingProxyType(
     {
@@ -675,6 +792,13 @@ OPERATIONS: Mapping[str, Operation[Any]] = MappingProxyType(
             BULK_RESOLVE_RECONCILIATION_DETAILS,
             FINALIZE_RECONCILIATION,
             CANCEL_RECONCILIATION,
+            CREATE_WEBHOOK,
+            LIST_WEBHOOKS,
+            GET_WEBHOOK,
+            UPDATE_WEBHOOK,
+            DELETE_WEBHOOK,
+            ROTATE_WEBHOOK_SECRET,
+            LIST_WEBHOOK_DELIVERIES,
         )
     }
 )

@@ -33,7 +33,7 @@ import attrs
 
 from . import _rules as rules
 from ._rules import luhn_valid
-from .errors import Problem, ValidationError
+from .errors import ConfigurationError, Problem, ValidationError
 from .models import Address, BasketItem, Buyer, Card, Money, OperationType, PayRequest
 
 __all__ = [
@@ -46,7 +46,9 @@ __all__ = [
     "complete_3ds_problems",
     "id_problems",
     "luhn_valid",
+    "page_problems",
     "pay_problems",
+    "proxy_url",
     "raise_if",
     "refund_problems",
     "retries_problems",
@@ -54,6 +56,7 @@ __all__ = [
     "today",
     "unsendable_texts",
     "void_problems",
+    "webhook_subscription_problems",
 ]
 
 #: The refund guide's limit on the free-text ``reason``.
@@ -71,6 +74,23 @@ def _words(code: str, overrides: Mapping[str, str] | None = None) -> str:
     if overrides is not None and code in overrides:
         return overrides[code]
     return rules.CODES[code]
+
+
+def proxy_url(proxy: str | None) -> str | None:
+    """A ``proxy=`` URL, checked: ``http://`` or ``https://`` and a host (or None)."""
+    if proxy is None:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(proxy) if isinstance(proxy, str) else None
+        ok = parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok:
+        # Never echo it: a proxy URL may carry a password.
+        raise ConfigurationError("proxy must be an http:// or https:// URL with a host")
+    return proxy
 
 
 def raise_if(problems: list[Problem]) -> None:
@@ -559,3 +579,31 @@ def unsendable_texts(value: Any, field: str = "request") -> list[Problem]:
             problems += unsendable_texts(item, f"{field}[{index}]")
         return problems
     return []
+
+
+def webhook_subscription_problems(request: Any) -> list[Problem]:
+    """A webhook subscription (create or update): a URL, events, retries 0 to 20."""
+    problems: list[Problem] = []
+    code = rules.url(request.url)
+    if code is not None:
+        problems.append(Problem("url", _words(code)))
+    events = [part.strip() for part in str(request.events).split(",")]
+    if not request.events or not all(events):
+        problems.append(Problem("events", "must name at least one event type, none empty"))
+    retries = request.max_retry_count
+    if retries is not None and not (type(retries) is int and 0 <= retries <= 20):
+        problems.append(Problem("max_retry_count", "must be an int from 0 to 20"))
+    code = None if request.description is None else rules.text(request.description)
+    if code is not None:
+        problems.append(Problem("description", _words(code)))
+    return problems
+
+
+def page_problems(page: Any, page_size: Any) -> list[Problem]:
+    """A list's ``page`` (from 1) and ``page_size`` (1 to 100), when given."""
+    problems: list[Problem] = []
+    if page is not None and not (type(page) is int and page >= 1):
+        problems.append(Problem("page", "must be an int from 1"))
+    if page_size is not None and not (type(page_size) is int and 1 <= page_size <= 100):
+        problems.append(Problem("page_size", "must be an int from 1 to 100"))
+    return problems

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 if TYPE_CHECKING:
-    from .models import PaymentResult
+    from .models import PaymentResult, ResponseMeta
 
 __all__ = [
     "APIError",
@@ -69,7 +69,14 @@ __all__ = [
 
 
 class PayvenError(Exception):
-    """Base class of every exception raised by payven."""
+    """Base class of every exception raised by payven.
+
+    ``meta`` is the :class:`~payven_async.ResponseMeta` of the call that failed
+    (correlation id, status, headers, attempts, elapsed time), or None for an error
+    raised before any request was sent (a ``ValidationError``).
+    """
+
+    meta: ResponseMeta | None = None
 
 
 class ConfigurationError(PayvenError, ValueError):

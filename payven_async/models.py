@@ -30,6 +30,7 @@ import enum
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
 import attrs
@@ -73,6 +74,7 @@ __all__ = [
     "QuerySucceeded",
     "RefundReasonCode",
     "RefundRequest",
+    "ResponseMeta",
     "ThreeDSInitRequest",
     "Token",
     "VoidRequest",
@@ -205,6 +207,106 @@ class _Input(_Model):
 
     __slots__ = ()
     __hash__ = None  # type: ignore[assignment]  # mutable and compared by value
+
+
+def _no_headers() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@attrs.frozen
+class ResponseMeta:
+    """The HTTP exchange behind a result or an error (``result.meta``, ``error.meta``).
+
+    ``correlation_id`` is the service's ``X-Correlation-Id`` (the one the client sent,
+    when the service echoed none): quote it to Payven's support. ``status`` and
+    ``headers`` are the last answer's (None and empty when no answer came, e.g. a
+    timeout); ``idempotent_replayed`` is True when the service answered a repeated
+    ``Idempotency-Key`` with the first call's answer instead of acting again;
+    ``attempts`` counts the HTTP attempts of the call (1 without retries); ``elapsed``
+    is the call's time in seconds, retries and waits included; ``idempotency_key`` is
+    the key a keyed call carried.
+    """
+
+    correlation_id: str | None
+    status: int | None
+    headers: Mapping[str, str] = attrs.field(factory=_no_headers, repr=False)
+    idempotent_replayed: bool = False
+    attempts: int = 1
+    elapsed: float = 0.0
+    call: str = ""
+    idempotency_key: str | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # An aiohttp answer's headers cannot be pickled: a plain copy of them is.
+        return (
+            _rebuilt_meta,
+            (
+                self.correlation_id,
+                self.status,
+                list(self.headers.items()),
+                self.idempotent_replayed,
+                self.attempts,
+                self.elapsed,
+                self.call,
+                self.idempotency_key,
+            ),
+        )
+
+
+def _rebuilt_meta(
+    correlation_id: str | None, status: int | None, headers: list[tuple[str, str]], *rest: Any
+) -> ResponseMeta:
+    """A unpickled :class:`ResponseMeta`, its headers case-insensitive again."""
+    from ._http import Headers  # on unpickling only: models load no wire code
+
+    return ResponseMeta(correlation_id, status, Headers(headers), *rest)
+
+
+class _Answer(_Model):
+    """The base of the answer models: what they share beyond :class:`_Model`, ``.meta``.
+
+    The pipeline stores what the meta is made of in the one slot here (a tuple, see
+    ``_meta``) and :attr:`meta` builds it on first read, so the usual call pays for a
+    store, not for a :class:`~payven_async.ResponseMeta`. It is not a field: it takes
+    no part in ``==``, ``repr`` or ``attrs.evolve`` (an evolved copy has no meta).
+    """
+
+    __slots__ = ("_payven_meta",)
+    _payven_meta: Any  # the slot: a tuple until .meta is first read, then the meta
+
+    @property
+    def meta(self) -> ResponseMeta | None:
+        """The HTTP exchange this answer came in (correlation id, status, headers,
+        ``Idempotent-Replayed``, attempts, elapsed seconds); None for an answer built
+        by hand."""
+        try:
+            source: Any = self._payven_meta
+        except AttributeError:
+            return None
+        if type(source) is not tuple:
+            return source  # type: ignore[no-any-return]
+        from ._meta import build_meta  # the wire layer, only when a meta is read
+
+        meta = build_meta(source)
+        object.__setattr__(self, "_payven_meta", meta)
+        return meta
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickled (or copied) answer keeps its meta, built: the answer behind it
+        # holds an HTTP library's headers, which do not pickle. (Slotted answers get
+        # attrs' own __getstate__, which keeps the fields only.)
+        state = dict(self.__dict__)
+        meta = self.meta
+        if meta is not None:
+            state["_payven_meta"] = meta
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        meta = state.pop("_payven_meta", None)
+        self.__dict__.update(state)
+        if meta is not None:
+            object.__setattr__(self, "_payven_meta", meta)
 
 
 class OperationType(enum.Enum):
@@ -361,7 +463,7 @@ class CheckoutSessionRequest(_Input):
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
-class PaymentResult(_Model):
+class PaymentResult(_Answer):
     """The answer to a payment operation (``PaymentOperationResultDto``).
 
     ``transaction_id`` is always there: an answer without one is a ``DecodeError`` (for
@@ -459,7 +561,7 @@ class PaymentQueryDetail(_Model):
 
 
 @attrs.frozen(kw_only=True, repr=False, eq=False)
-class PaymentQuery(_Model):
+class PaymentQuery(_Answer):
     """The answer to ``GET /payments/{transaction_id}/query``.
 
     ``internal`` is Payven's record of the payment, ``external`` the bank's live answer
@@ -484,7 +586,7 @@ class PaymentQuery(_Model):
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
-class CheckoutSession(_Model):
+class CheckoutSession(_Answer):
     """A hosted-checkout session: what ``create`` returns, and everything ``get`` adds.
 
     ``session_id`` is always there: an answer without one is a ``DecodeError``.
@@ -521,7 +623,7 @@ class CheckoutSession(_Model):
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
-class Token(_Model):
+class Token(_Answer):
     """An access token as the identity service issued it. Token values never reach a repr."""
 
     access_token: str = attrs.field(repr=_hidden)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -157,6 +158,15 @@ class _Envelope:
 # --- signing and verifying ---------------------------------------------------------
 
 
+def _secret_from_env() -> list[str]:
+    """``PAYVEN_WEBHOOK_SECRET``: one secret, or several separated by commas (rotation)."""
+    value = os.environ.get("PAYVEN_WEBHOOK_SECRET", "")
+    secrets = [part.strip() for part in value.split(",") if part.strip()]
+    if not secrets:
+        raise ConfigurationError("no webhook secret: pass secret= or set PAYVEN_WEBHOOK_SECRET")
+    return secrets
+
+
 def _secrets(secret: str | Sequence[str]) -> list[bytes]:
     keys = [secret] if isinstance(secret, str) else list(secret)
     if not keys or not all(isinstance(key, str) and key for key in keys):
@@ -262,7 +272,7 @@ def _candidates(values: list[str] | None) -> list[bytes]:
 def verify_webhook(
     body: bytes,
     headers: Mapping[str, str],
-    secret: str | Sequence[str],
+    secret: str | Sequence[str] | None = None,
     *,
     tolerance: float = DEFAULT_TOLERANCE,
     now: float | None = None,
@@ -275,7 +285,9 @@ def verify_webhook(
     :param headers: the request headers, any mapping; names match case-insensitively and
         ``request.META``-style ``HTTP_X_PAYVEN_*`` keys work too.
     :param secret: the endpoint's signing secret (``whsec_…``, used as UTF-8 text), or
-        several while a secret rotates: any one of them matching is enough.
+        several while a secret rotates: any one of them matching is enough. When it
+        is None, the ``PAYVEN_WEBHOOK_SECRET`` environment variable is read (several
+        secrets separated by commas); neither is a :class:`ConfigurationError`.
     :param tolerance: seconds the ``X-Payven-Timestamp`` may lie before or after ``now``.
     :param now: the current Unix time; ``time.time()`` by default.
     :returns: the event, its ``data`` decoded whether flat or nested under ``object``.
@@ -285,6 +297,8 @@ def verify_webhook(
         raise TypeError("verify the raw body bytes, exactly as received (not a str or a dict)")
     if tolerance < 0:
         raise ValueError("tolerance must be >= 0 seconds")
+    if secret is None:
+        secret = _secret_from_env()
     keys = _secrets(secret)
     found = _header_values(headers)
     candidates = _candidates(found.get(SIGNATURE_HEADER.lower()))

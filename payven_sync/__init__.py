@@ -49,6 +49,7 @@ from payven_async import (
     QuerySucceeded as QuerySucceeded,
     RateLimitError as RateLimitError,
     Request as Request,
+    ResponseMeta as ResponseMeta,
     RetryDetails as RetryDetails,
     RunningEventLoopError as RunningEventLoopError,
     ServerError as ServerError,
@@ -66,6 +67,7 @@ from ._client import PayvenClient as PayvenClient
 
 if TYPE_CHECKING:  # what type checkers see of the names in payven_async._lazy.LAZY
     from payven_async import (
+        Acknowledged as Acknowledged,
         BankTransaction as BankTransaction,
         BulkResolveError as BulkResolveError,
         BulkResolveItem as BulkResolveItem,
@@ -118,8 +120,13 @@ if TYPE_CHECKING:  # what type checkers see of the names in payven_async._lazy.L
         TransactionPage as TransactionPage,
         TransactionStatus as TransactionStatus,
         VoidRequest as VoidRequest,
+        WebhookDeliveryLog as WebhookDeliveryLog,
+        WebhookDeliveryLogList as WebhookDeliveryLogList,
         WebhookEvent as WebhookEvent,
         WebhookPaymentData as WebhookPaymentData,
+        WebhookSubscription as WebhookSubscription,
+        WebhookSubscriptionList as WebhookSubscriptionList,
+        WebhookSubscriptionRequest as WebhookSubscriptionRequest,
         sign_webhook as sign_webhook,
         verify_webhook as verify_webhook,
     )

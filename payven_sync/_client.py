@@ -120,6 +120,11 @@ class PayvenClient:
         transport: Transport | None = None,
         token_store: TokenStore | None = None,
         rate_limiter: RateLimiter | None = None,
+        proxy: str | None = None,
+        trust_env: bool = False,
+        instrument: bool = False,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
     ) -> None:
         # Built here, in the caller's thread, so that configuration errors surface now.
         # It opens nothing: its aiohttp session is created by its first request, which
@@ -140,6 +145,11 @@ class PayvenClient:
             transport=transport,
             token_store=token_store,
             rate_limiter=rate_limiter,
+            proxy=proxy,
+            trust_env=trust_env,
+            instrument=instrument,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
         )
         self._portal = Portal(self._client.aclose)
         # A client dropped (or alive at exit) without close() still stops its thread.
@@ -193,6 +203,13 @@ class PayvenClient:
     refund = _bridge(AsyncPayvenClient.refund)
     void = _bridge(AsyncPayvenClient.void)
     capture = _bridge(AsyncPayvenClient.capture)
+    create_webhook = _bridge(AsyncPayvenClient.create_webhook)
+    list_webhooks = _bridge(AsyncPayvenClient.list_webhooks)
+    get_webhook = _bridge(AsyncPayvenClient.get_webhook)
+    update_webhook = _bridge(AsyncPayvenClient.update_webhook)
+    delete_webhook = _bridge(AsyncPayvenClient.delete_webhook)
+    rotate_webhook_secret = _bridge(AsyncPayvenClient.rotate_webhook_secret)
+    list_webhook_deliveries = _bridge(AsyncPayvenClient.list_webhook_deliveries)
     list_transactions = _bridge_iter(AsyncPayvenClient.list_transactions)
     get_transaction = _bridge(AsyncPayvenClient.get_transaction)
     get_transaction_history = _bridge(AsyncPayvenClient.get_transaction_history)

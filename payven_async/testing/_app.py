@@ -38,6 +38,7 @@ from ._listing_routes import ListingRoutes
 from ._operations import OperationRoutes
 from ._ratelimit import MinuteLimit, RateLimiter
 from ._routes import CoreRoutes
+from ._webhooks import Webhooks
 
 __all__ = ["EmulatorApp", "EmulatorRunner", "RecordedRequest"]
 
@@ -69,9 +70,12 @@ class EmulatorApp:
         faults: Faults,
         limiter: RateLimiter,
         token_limit: MinuteLimit | None = None,
+        webhooks: Webhooks | None = None,
     ) -> None:
         #: What the routes work with (ledger, tokens, clock, hooks...).
         self.context = context
+        #: The webhook endpoints the subscription routes manage (no routes without).
+        self.webhooks = webhooks
         self.faults = faults
         self.limiter = limiter
         #: The token route's own per-minute limit.
@@ -93,6 +97,10 @@ class EmulatorApp:
         CoreRoutes(self.context).register(app.router)
         OperationRoutes(self.context).register(app.router)
         ListingRoutes(self.context).register(app.router)
+        if self.webhooks is not None:
+            from ._webhook_routes import WebhookRoutes
+
+            WebhookRoutes(self.context, self.webhooks).register(app.router)
         return app
 
     def closing(self) -> None:

@@ -188,7 +188,11 @@ class PayvenEmulator(_Seeding):
             on_event=self.webhooks.emit,
         )
         self._app = EmulatorApp(
-            context, faults=self.faults, limiter=self._limiter, token_limit=self._token_limit
+            context,
+            faults=self.faults,
+            limiter=self._limiter,
+            token_limit=self._token_limit,
+            webhooks=self.webhooks,
         )
         self._runner: web.AppRunner | None = None
         self._url: str | None = None

@@ -1,0 +1,614 @@
+"""Observability and conventions: ``.meta`` on results and errors, correlation ids,
+``extra_headers``, ``PAYVEN_LOG``, OpenTelemetry spans and metrics, proxies and TLS
+options, ``PAYVEN_WEBHOOK_SECRET``."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import os
+import pickle
+import ssl
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import attrs
+import pytest
+
+from payven_async import (
+    Answer,
+    ConfigurationError,
+    MemoryTransport,
+    PaymentDeclinedError,
+    PaymentOutcomeUnknown,
+    PaymentQuery,
+    PaymentResult,
+    PayvenClient,
+    PayvenTimeoutError,
+    ResponseMeta,
+    ServerError,
+    ValidationError,
+)
+from payven_async.testing import PayvenEmulator
+from tests.test_pipeline import (
+    SESSION_ID,
+    TRANSACTION_ID,
+    Service,
+    answering,
+    pay_answer,
+    pay_request,
+    problem,
+    query_answer,
+    raising,
+    vpos,
+)
+
+
+@pytest.fixture
+def service() -> Service:
+    return Service()
+
+
+@pytest.fixture
+def transport(service: Service) -> MemoryTransport:
+    return MemoryTransport(service)
+
+
+@pytest.fixture
+async def client(transport: MemoryTransport) -> AsyncIterator[PayvenClient]:
+    async with PayvenClient("cid", "csecret", "acme", transport=transport) as payven:
+        payven._pipeline.policy = attrs.evolve(payven._pipeline.policy, base_delay=0.0)
+        yield payven
+
+
+def with_headers(answer: Answer, **headers: str) -> Answer:
+    return Answer.of(answer.status, answer.body, {**answer.headers, **headers})
+
+
+# --- .meta --------------------------------------------------------------------------------------
+
+
+def test_every_operations_answer_model_has_meta() -> None:
+    """Each row's answer is an answer model (with .meta), but for plain lists of entries."""
+    from payven_async import _operations as ops
+    from payven_async.models import _Answer
+
+    for name, operation in ops.OPERATIONS.items():
+        response = operation.response
+        model = response.get() if isinstance(response, ops.ModelRef) else response
+        if getattr(model, "__origin__", None) is list:
+            continue
+        assert issubclass(model, _Answer), name
+
+
+async def test_a_result_carries_the_exchange_in_its_meta(
+    client: PayvenClient, service: Service
+) -> None:
+    """A pay result's meta: the service's correlation id, status, headers, replay flag."""
+    answer = with_headers(
+        pay_answer(), **{"X-Correlation-Id": "srv-1", "Idempotent-Replayed": "true"}
+    )
+    service.script = [answering(answer)]
+    result = await client.pay(SESSION_ID, pay_request())
+    meta = result.meta
+    assert isinstance(meta, ResponseMeta)
+    assert meta.correlation_id == "srv-1"
+    assert meta.status == 200
+    assert meta.headers["idempotent-replayed"] == "true"
+    assert meta.idempotent_replayed is True
+    assert meta.attempts == 1
+    assert meta.elapsed >= 0
+    assert meta.call == "pay"
+    assert meta.idempotency_key == vpos(client._transport)[0].idempotency_key  # type: ignore[arg-type]
+    assert result.meta is meta  # built once
+
+
+async def test_meta_counts_attempts_and_plays_no_part_in_equality(
+    client: PayvenClient, service: Service
+) -> None:
+    """After a retry the meta says two attempts; ==, repr and evolve ignore it."""
+    service.script = [answering(problem(503, "service_unavailable")), answering(query_answer())]
+    result = await client.query(TRANSACTION_ID)
+    assert isinstance(result, PaymentQuery)
+    assert result.meta is not None
+    assert result.meta.attempts == 2
+    assert result.meta.idempotent_replayed is False
+    built = PaymentQuery(transaction_id=TRANSACTION_ID, status="completed")
+    assert built.meta is None
+    assert result == built
+    assert "meta" not in repr(result)
+    assert attrs.evolve(result).meta is None
+
+
+async def test_meta_survives_pickling_and_copying(client: PayvenClient, service: Service) -> None:
+    """A pickled or copied result keeps its meta, with plain headers."""
+    service.script = [answering(with_headers(pay_answer(), **{"X-Correlation-Id": "srv-2"}))]
+    result = await client.pay(SESSION_ID, pay_request())
+    unpickled = pickle.loads(pickle.dumps(result))  # noqa: S301 - our own bytes
+    for twin in (unpickled, copy.copy(result), copy.deepcopy(result)):
+        assert isinstance(twin, PaymentResult)
+        assert twin == result
+        assert twin.meta is not None
+        assert twin.meta.correlation_id == "srv-2"
+        assert twin.meta.headers["X-Correlation-Id"] == "srv-2"
+
+
+async def test_an_api_error_carries_meta(client: PayvenClient, service: Service) -> None:
+    """An error answer's exception has meta: status, correlation id, attempts."""
+    failing = answering(problem(503, "service_unavailable", **{"X-Correlation-Id": "srv-3"}))
+    service.script = [failing, failing, failing]
+    with pytest.raises(ServerError) as caught:
+        await client.query(TRANSACTION_ID)
+    meta = caught.value.meta
+    assert meta is not None
+    assert (meta.status, meta.correlation_id, meta.attempts) == (503, "srv-3", 3)
+
+
+async def test_a_timeout_carries_meta_with_our_correlation_id(
+    client: PayvenClient, service: Service
+) -> None:
+    """No answer at all: status None, and the correlation id is the one we sent."""
+    service.script = [raising(PayvenTimeoutError("slow"))] * 3
+    with pytest.raises(PayvenTimeoutError) as caught:
+        await client.query(TRANSACTION_ID)
+    meta = caught.value.meta
+    assert meta is not None
+    assert meta.status is None
+    assert meta.attempts == 3
+    sent = [request.headers.get("X-Correlation-Id") for request in vpos(client._transport)]  # type: ignore[arg-type]
+    assert sent[0] is None  # the first attempt goes without one
+    assert sent[1] is not None
+    assert sent[1] == sent[2] == meta.correlation_id
+    assert meta.correlation_id.startswith("pv-")
+
+
+async def test_declined_and_unknown_outcomes_carry_meta(
+    client: PayvenClient, service: Service
+) -> None:
+    """PaymentDeclinedError and PaymentOutcomeUnknown have meta too."""
+    service.script = [answering(pay_answer(is_success=False))]
+    with pytest.raises(PaymentDeclinedError) as declined:
+        await client.pay(SESSION_ID, pay_request())
+    assert declined.value.meta is not None
+    assert declined.value.meta.status == 200
+    service.script = [answering(problem(500, "internal_server_error"))] * 3
+    with pytest.raises(PaymentOutcomeUnknown) as unknown:
+        await client.pay(SESSION_ID, pay_request())
+    assert unknown.value.meta is not None
+    assert unknown.value.meta.status == 500
+
+
+async def test_a_validation_error_has_no_meta(client: PayvenClient) -> None:
+    """An error raised before any I/O has no exchange to describe."""
+    with pytest.raises(ValidationError) as caught:
+        await client.query("not a valid id!")
+    assert caught.value.meta is None
+
+
+# --- correlation ids ----------------------------------------------------------------------------
+
+
+async def test_retries_reuse_the_first_answers_correlation_id(
+    client: PayvenClient, service: Service
+) -> None:
+    """Each later attempt sends the id the service gave the first answer."""
+    service.script = [
+        answering(problem(503, "service_unavailable", **{"X-Correlation-Id": "srv-first"})),
+        answering(problem(503, "service_unavailable", **{"X-Correlation-Id": "srv-first"})),
+        answering(pay_answer()),
+    ]
+    result = await client.pay(SESSION_ID, pay_request())
+    sent = [request.headers.get("X-Correlation-Id") for request in vpos(client._transport)]  # type: ignore[arg-type]
+    assert sent == [None, "srv-first", "srv-first"]
+    assert result.meta is not None
+    assert result.meta.correlation_id == "srv-first"
+
+
+def test_correlation_ids_are_unique_and_renewed_after_fork() -> None:
+    """Ids differ call to call, and a forked child gets another prefix."""
+    from payven_async import _meta
+
+    first, second = _meta.next_correlation_id(), _meta.next_correlation_id()
+    assert first != second
+    assert first.rsplit("-", 1)[0] == second.rsplit("-", 1)[0]
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork here")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.write(write, _meta.next_correlation_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 200).decode()
+    os.close(read)
+    os.close(write)
+    assert child.rsplit("-", 1)[0] != first.rsplit("-", 1)[0]
+
+
+async def test_the_emulator_echoes_the_id_we_send_on_a_retry() -> None:
+    """Against the emulator, a caller's X-Correlation-Id comes back in the meta."""
+    async with (
+        PayvenEmulator() as emu,
+        PayvenClient(
+            emu.client_id, emu.client_secret, emu.slug, identity_url=emu.url, vpos_url=emu.url
+        ) as client,
+    ):
+        session = await _checkout_session(client)
+        result = await client.pay(
+            session, pay_request(), extra_headers={"x-correlation-id": "mine-123"}
+        )
+    assert result.meta is not None
+    assert result.meta.correlation_id == "mine-123"
+
+
+async def _checkout_session(client: PayvenClient) -> str:
+    from payven_async import CheckoutSessionRequest
+
+    created = await client.create_checkout_session(
+        CheckoutSessionRequest(amount=15000, currency="TRY", external_id="O-1")
+    )
+    assert created.session_id is not None
+    return created.session_id
+
+
+# --- extra_headers ------------------------------------------------------------------------------
+
+
+async def test_extra_headers_are_sent_on_every_attempt(
+    client: PayvenClient, service: Service
+) -> None:
+    """A caller's header goes with the first attempt and each retry."""
+    service.script = [answering(problem(503, "service_unavailable")), answering(query_answer())]
+    await client.query(TRANSACTION_ID, extra_headers={"X-Tenant": "t-1"})
+    assert [r.headers["X-Tenant"] for r in vpos(client._transport)] == ["t-1", "t-1"]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "name", ["Authorization", "authorization", "Idempotency-Key", "Content-Type", "Host"]
+)
+async def test_extra_headers_never_override_the_clients_own(
+    client: PayvenClient, transport: MemoryTransport, name: str
+) -> None:
+    """Authorization, Idempotency-Key and the like: a ValidationError before any I/O."""
+    with pytest.raises(ValidationError) as caught:
+        await client.pay(SESSION_ID, pay_request(), extra_headers={name: "x"})
+    assert caught.value.problems[0].field == f"extra_headers[{name!r}]"
+    assert transport.requests == []
+
+
+async def test_bad_extra_headers_are_listed_together(
+    client: PayvenClient, transport: MemoryTransport
+) -> None:
+    """A line break in a value and a bad name: both reported, nothing sent."""
+    with pytest.raises(ValidationError) as caught:
+        await client.query(TRANSACTION_ID, extra_headers={"X-A": "a\r\nB: c", "bad name": "v"})
+    assert len(caught.value.problems) == 2
+    with pytest.raises(ValidationError):
+        client.query_many([TRANSACTION_ID], extra_headers={"Authorization": "x"})
+    assert transport.requests == []
+
+
+def test_every_public_method_takes_extra_headers() -> None:
+    """Each async and sync method that calls the API accepts extra_headers."""
+    import inspect
+
+    import payven_sync
+
+    for cls in (PayvenClient, payven_sync.PayvenClient):
+        for name, method in inspect.getmembers(cls, callable):
+            if name.startswith("_") or name in ("aclose", "close", "token"):
+                continue
+            assert "extra_headers" in inspect.signature(method).parameters, name
+
+
+# --- PAYVEN_LOG ---------------------------------------------------------------------------------
+
+
+def test_payven_log_info_logs_retries_with_reason_and_delay() -> None:
+    """PAYVEN_LOG=info: a stderr handler on 'payven'; a retry logs its reason and delay."""
+    code = """
+import asyncio, attrs
+from payven_async import Answer, MemoryTransport, PayvenClient
+answers = [Answer.from_json({"code": "service_unavailable"}, 503),
+           Answer.from_json({"transaction_id": "t", "status": "completed"})]
+def handler(request):
+    if request.call == "token":
+        return Answer.from_json({"access_token": "tok", "expires_in": 300})
+    return answers.pop(0)
+async def main():
+    async with PayvenClient("c", "s", "acme", transport=MemoryTransport(handler)) as client:
+        client._pipeline.policy = attrs.evolve(client._pipeline.policy, base_delay=0.0)
+        await client.query("3c90c3cc-0d44-4b50-8888-8dd25736052a")
+asyncio.run(main())
+"""
+    env = {**os.environ, "PAYVEN_LOG": "info"}
+    done = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert "INFO payven.retry: retrying query in 0.00 s (retry 1) after 503" in done.stderr
+    assert "INFO payven.auth: renewing the access token (none yet)" in done.stderr
+    quiet = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "PAYVEN_LOG"},
+        check=True,
+    )
+    assert quiet.stderr == ""
+
+
+async def test_a_401_replay_is_logged_at_info(
+    client: PayvenClient, service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The refused token and its renewal are INFO lines."""
+    service.script = [answering(problem(401, "invalid_token")), answering(query_answer())]
+    await client.query(TRANSACTION_ID)  # a first token
+    service.script = [answering(problem(401, "invalid_token")), answering(query_answer())]
+    with caplog.at_level(logging.INFO, logger="payven"):
+        await client.query(TRANSACTION_ID)
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("refused the access token (401)" in message for message in messages)
+    assert any("renewing the access token (refused by the server)" in m for m in messages)
+
+
+# --- OpenTelemetry ------------------------------------------------------------------------------
+
+
+def test_importing_the_package_imports_no_opentelemetry() -> None:
+    """Without instrument=True nothing of OpenTelemetry is loaded."""
+    code = (
+        "import sys, payven_async, payven_sync\n"
+        "payven_async.PayvenClient('c', 's', 'acme')\n"
+        "assert not [m for m in sys.modules if m.startswith('opentelemetry')], 'imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)  # noqa: S603
+
+
+def test_instrument_without_the_extra_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """instrument=True with no OpenTelemetry installed: a ConfigurationError naming the extra."""
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)
+    with pytest.raises(ConfigurationError, match=r"payven\[otel\]"):
+        PayvenClient("c", "s", "acme", instrument=True)
+
+
+async def test_a_call_is_a_span_with_events_and_metrics(service: Service) -> None:
+    """One span per call under the caller's span; retry, attempt, renewal events; metrics."""
+    pytest.importorskip("opentelemetry.sdk")
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(metric_readers=[reader])
+    service.script = [
+        answering(problem(429, "rate_limit_exceeded", **{"Retry-After": "0"})),
+        answering(query_answer()),
+    ]
+    async with PayvenClient(
+        "cid",
+        "csecret",
+        "acme",
+        transport=MemoryTransport(service),
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+    ) as client:
+        client._pipeline.policy = attrs.evolve(client._pipeline.policy, base_delay=0.0)
+        tracer = tracer_provider.get_tracer("app")
+        with tracer.start_as_current_span("handler") as parent:
+            await client.query(TRANSACTION_ID)
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    query, token = spans["payven.query"], spans["payven.token"]
+    assert query.parent is not None
+    assert query.parent.span_id == parent.get_span_context().span_id
+    assert token.parent is not None
+    assert token.parent.span_id == query.context.span_id
+    events = [event.name for event in query.events]
+    assert events == [
+        "payven.attempt",
+        "payven.token_renewal",
+        "payven.retry",
+        "payven.attempt",
+    ]
+    assert query.attributes is not None
+    assert query.attributes["payven.attempts"] == 2
+    assert query.attributes["http.response.status_code"] == 200
+    data = reader.get_metrics_data()
+    assert data is not None
+    metrics: dict[str, Any] = {
+        metric.name: metric
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+    }
+    assert {
+        "payven.client.calls",
+        "payven.client.retries",
+        "payven.client.rate_limited",
+        "payven.client.duration",
+    } <= set(metrics)
+    retries = metrics["payven.client.retries"].data.data_points
+    assert sum(point.value for point in retries) == 1
+    limited = metrics["payven.client.rate_limited"].data.data_points
+    assert sum(point.value for point in limited) == 1
+    calls = {
+        point.attributes["payven.call"]: point.value
+        for point in metrics["payven.client.calls"].data.data_points
+    }
+    assert calls == {"query": 1, "token": 1}
+    tracer_provider.shutdown()
+    meter_provider.shutdown()
+
+
+# --- proxies and TLS ----------------------------------------------------------------------------
+
+
+class ForwardingProxy:
+    """A plain-HTTP forward proxy on loopback that records each request line it forwards."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> str:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, target, version = lines[0].split(" ")
+                self.seen.append(f"{method} {target}")
+                headers = [line for line in lines[1:] if line]
+                length = 0
+                for line in headers:
+                    name, _, value = line.partition(":")
+                    if name.lower() == "content-length":
+                        length = int(value)
+                body = await reader.readexactly(length) if length else b""
+                rest = target.split("://", 1)[1]
+                hostport, _, path = rest.partition("/")
+                host, _, port = hostport.partition(":")
+                up_reader, up_writer = await asyncio.open_connection(host, int(port or 80))
+                kept = [
+                    line
+                    for line in headers
+                    if not line.lower().startswith(("proxy-", "connection:"))
+                ]
+                request = f"{method} /{path} {version}\r\n" + "".join(
+                    line + "\r\n" for line in [*kept, "Connection: close"]
+                )
+                up_writer.write(request.encode("latin-1") + b"\r\n" + body)
+                await up_writer.drain()
+                answer = await up_reader.read()
+                up_writer.close()
+                await up_writer.wait_closed()
+                writer.write(answer)
+                await writer.drain()
+                if b"connection: close" in answer.lower().split(b"\r\n\r\n", 1)[0]:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+async def test_proxy_sends_every_request_through_the_proxy() -> None:
+    """proxy= routes token and vpos requests through a real local forwarding proxy."""
+    proxy = ForwardingProxy()
+    async with (
+        PayvenEmulator() as emu,
+        proxy as proxy_url,
+        PayvenClient(
+            emu.client_id,
+            emu.client_secret,
+            emu.slug,
+            identity_url=emu.url,
+            vpos_url=emu.url,
+            proxy=proxy_url,
+        ) as client,
+    ):
+        session = await _checkout_session(client)
+        result = await client.pay(session, pay_request())
+    assert result.is_success
+    assert f"POST {emu.url}/api/v1/auth/{emu.slug}/token" in proxy.seen
+    assert f"POST {emu.url}/api/v1/checkout/sessions/{session}/pay" in proxy.seen
+
+
+async def test_https_proxy_variables_are_ignored_unless_trust_env(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HTTP_PROXY in the environment is used only with trust_env=True."""
+    proxy = ForwardingProxy()
+    async with PayvenEmulator() as emu, proxy as proxy_url:
+        monkeypatch.setenv("HTTP_PROXY", proxy_url)
+        monkeypatch.setenv("NO_PROXY", "")
+        for trust_env in (False, True):
+            async with PayvenClient(
+                emu.client_id,
+                emu.client_secret,
+                emu.slug,
+                identity_url=emu.url,
+                vpos_url=emu.url,
+                trust_env=trust_env,
+            ) as client:
+                await client.token()
+            assert bool(proxy.seen) is trust_env
+
+
+@pytest.mark.parametrize("option", ["ssl_context", {"proxy": "http://p:1"}, {"trust_env": True}])
+async def test_session_with_tls_or_proxy_options_is_an_error(option: Any) -> None:
+    """session= with ssl_context/ca_bundle/proxy/trust_env raises ConfigurationError."""
+    import aiohttp
+
+    if option == "ssl_context":
+        option = {"ssl_context": ssl.create_default_context()}
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(ConfigurationError, match="session="):
+            PayvenClient("c", "s", "acme", session=session, **option)
+
+
+def test_a_bad_proxy_url_is_refused_without_echoing_it() -> None:
+    """proxy= must be an http(s) URL; the message never quotes it (it may hold a password)."""
+    with pytest.raises(ConfigurationError) as caught:
+        PayvenClient("c", "s", "acme", proxy="ftp://user:hunter2@p")
+    assert "hunter2" not in str(caught.value)
+
+
+def test_the_sync_client_takes_the_same_connection_options() -> None:
+    """payven_sync.PayvenClient accepts proxy, trust_env, connection_limit, instrument."""
+    import inspect
+
+    import payven_sync
+
+    sync = set(inspect.signature(payven_sync.PayvenClient).parameters)
+    assert {"proxy", "trust_env", "connection_limit", "ssl_context", "ca_bundle"} <= sync
+    assert {"instrument", "tracer_provider", "meter_provider"} <= sync
+    assert set(inspect.signature(PayvenClient).parameters) - sync == {"session"}
+
+
+# --- PAYVEN_WEBHOOK_SECRET ----------------------------------------------------------------------
+
+
+def test_verify_webhook_reads_the_secret_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With no secret passed, PAYVEN_WEBHOOK_SECRET (comma-separated while rotating) is used."""
+    import json
+
+    from payven_async import WebhookVerificationError, sign_webhook, verify_webhook
+
+    body = json.dumps({"id": "evt_1", "type": "payment.completed", "data": {}}).encode()
+    headers = {"X-Payven-Timestamp": "", "X-Payven-Signature": ""}
+    headers["X-Payven-Timestamp"], headers["X-Payven-Signature"] = _signed(
+        sign_webhook(body, "whsec_new")
+    )
+    monkeypatch.setenv("PAYVEN_WEBHOOK_SECRET", "whsec_old, whsec_new")
+    assert verify_webhook(body, headers).type == "payment.completed"
+    monkeypatch.setenv("PAYVEN_WEBHOOK_SECRET", "whsec_other")
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook(body, headers)
+    monkeypatch.delenv("PAYVEN_WEBHOOK_SECRET")
+    with pytest.raises(ConfigurationError, match="PAYVEN_WEBHOOK_SECRET"):
+        verify_webhook(body, headers)
+
+
+def _signed(headers: Any) -> tuple[str, str]:
+    return headers["X-Payven-Timestamp"], headers["X-Payven-Signature"]
