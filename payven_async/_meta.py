@@ -48,18 +48,7 @@ def meta_of(request: Request, answer: Answer | None, attempts: int, elapsed: flo
         return ResponseMeta(
             sent, None, Headers(), False, attempts, elapsed, request.call, request.idempotency_key
         )
-    headers = answer.headers
-    replayed = headers.get("Idempotent-Replayed", "")
-    return ResponseMeta(
-        headers.get("X-Correlation-Id") or sent,
-        answer.status,
-        headers,
-        replayed.strip().lower() == "true",
-        attempts,
-        elapsed,
-        request.call,
-        request.idempotency_key,
-    )
+    return build_meta((answer, attempts, elapsed, sent, request.call, request.idempotency_key))
 
 
 def with_correlation_id(request: Request, answer: Answer | None) -> Request:

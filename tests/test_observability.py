@@ -12,7 +12,6 @@ import pickle
 import ssl
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from typing import Any
 
 import attrs
@@ -38,30 +37,18 @@ from tests.test_pipeline import (
     TRANSACTION_ID,
     Service,
     answering,
+    client,
     pay_answer,
     pay_request,
     problem,
     query_answer,
     raising,
+    service,
+    transport,
     vpos,
 )
 
-
-@pytest.fixture
-def service() -> Service:
-    return Service()
-
-
-@pytest.fixture
-def transport(service: Service) -> MemoryTransport:
-    return MemoryTransport(service)
-
-
-@pytest.fixture
-async def client(transport: MemoryTransport) -> AsyncIterator[PayvenClient]:
-    async with PayvenClient("cid", "csecret", "acme", transport=transport) as payven:
-        payven._pipeline.policy = attrs.evolve(payven._pipeline.policy, base_delay=0.0)
-        yield payven
+__all__ = ["client", "service", "transport"]  # the fixtures, for pytest
 
 
 def with_headers(answer: Answer, **headers: str) -> Answer:
