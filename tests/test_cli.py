@@ -106,8 +106,7 @@ def test_a_declined_pay_exits_1_with_the_error_as_json(capsys: pytest.CaptureFix
 def test_usage_errors_exit_2_without_a_traceback(
     capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
-    """Bad arguments and invalid input exit 2 with a one-line reason, no traceback, and the
-    README's {"error": {...}} on stdout."""
+    """Bad arguments and bad input exit 2: one stderr line, the error JSON on stdout."""
     code, out, err = _run(capsys, *argv)
     assert code == 2
     assert message in err
