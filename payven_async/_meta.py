@@ -88,12 +88,15 @@ def build_meta(source: tuple[Answer, int, float, str | None, str, str | None]) -
 def _reseed() -> None:
     """A fresh prefix and counter: at import, and in each child after a ``fork``."""
     global next_correlation_id
-    prefix = f"pv-{os.urandom(6).hex()}-"
+    # The "n" before the counter: a prefix whose 12 hex digits happen to be all decimal
+    # would otherwise run on into the counter, and "380518123669-29" reads as a card
+    # number to the redactor (it masked it, and the leak tests flagged it).
+    prefix = f"pv-{os.urandom(6).hex()}-n"
     # One C call an id (map over a count), no Python frame: some 0.3k instructions.
     next_correlation_id = map(prefix.__add__, map(str, itertools.count(1))).__next__
 
 
-#: A fresh ``X-Correlation-Id`` for one logical call: ``pv-<12 hex>-<counter>``, unique
+#: A fresh ``X-Correlation-Id`` for one logical call: ``pv-<12 hex>-n<counter>``, unique
 #: per process (a random prefix, renewed in a forked child). Read it through the module
 #: (``_meta.next_correlation_id()``): a fork rebinds it.
 next_correlation_id: Callable[[], str]

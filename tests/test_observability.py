@@ -194,6 +194,22 @@ async def test_retries_reuse_the_first_answers_correlation_id(
     assert result.meta.correlation_id == "srv-first"
 
 
+def test_correlation_ids_never_read_as_card_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A prefix of decimal digits only (a 0.35% chance) does not run into the counter."""
+    from payven_async import _meta
+    from payven_async._redact import redact_text
+
+    monkeypatch.setattr(_meta.os, "urandom", lambda size: bytes.fromhex("380518123669"))
+    _meta._reseed()
+    try:
+        ids = [_meta.next_correlation_id() for _ in range(100)]
+    finally:
+        monkeypatch.undo()
+        _meta._reseed()
+    assert ids[28] == "pv-380518123669-n29"  # once masked as "380518******3669-29"
+    assert [redact_text(each) for each in ids] == ids
+
+
 def test_correlation_ids_are_unique_and_renewed_after_fork() -> None:
     """Ids differ call to call, and a forked child gets another prefix."""
     from payven_async import _meta
