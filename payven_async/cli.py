@@ -265,14 +265,23 @@ def _expiry(text: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
-def _timeout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("the timeout must be positive")
-    return value
+def _positive(name: str, unit: str) -> Callable[[str], float]:
+    """An argument type for a positive number of ``unit`` (the ``name`` in messages)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of {unit}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{name} must be positive")
+        return value
+
+    return parse
+
+
+_timeout = _positive("the timeout", "seconds")
+_rate = _positive("the rate limit", "requests")
 
 
 def _day(text: str) -> date:
@@ -280,16 +289,6 @@ def _day(text: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a date, YYYY-MM-DD") from None
-
-
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of requests") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("the rate limit must be positive")
-    return value
 
 
 def _seed_mismatches(text: str) -> dict[str, int]:
