@@ -29,7 +29,7 @@ from contenders import SESSION_ID, TRANSACTION_ID, hand_pay_body, pay_request
 from server import PAY_ANSWER, QUERY_ANSWER
 
 from payven_async import Answer, PaymentQuery, PaymentResult
-from payven_async._converters import encode, structure
+from payven_async._converters import encode, encode_text, structure
 from payven_async._json import decode_json, dumps
 from payven_async._operations import PAY, QUERY, new_idempotency_key
 from payven_async._responses import decode_answer
@@ -66,6 +66,7 @@ def pieces() -> dict[str, Callable[[], Any]]:
         "request: idempotency key": new_idempotency_key,
         "encode: PayRequest to data": lambda: encode(request, "camel"),
         "encode: data to JSON bytes": lambda: dumps(body),
+        "encode: PayRequest to JSON text": lambda: encode_text(request, "camel"),
         "encode: json.dumps of the dict": lambda: json.dumps(hand_pay_body()).encode(),
         "decode: query answer JSON": lambda: decode_json(query_body),
         "decode: json.loads of it": lambda: json.loads(query_body),

@@ -40,6 +40,7 @@ from .errors import DecodeError
 
 __all__ = [
     "DECODE_PROBLEMS",
+    "ITEM_HOOKS",
     "PASS_THROUGH",
     "UNKNOWN_FIELDS",
     "Hook",
@@ -513,6 +514,11 @@ def mapping_decoder(value_hook: Hook | None, value_type: Any, *, optional: bool)
     return structure
 
 
+#: The item hook of each sequence encoder made by :func:`sequence_encoder`, so that a
+#: generated encoder (:mod:`._fastpath`) can write the items itself.
+ITEM_HOOKS: dict[Hook, Hook] = {}
+
+
 def sequence_encoder(item_hook: Hook | None) -> Hook:
     """A sequence to a JSON array, each item through ``item_hook`` (None: as it is)."""
     if item_hook is None:
@@ -522,6 +528,7 @@ def sequence_encoder(item_hook: Hook | None) -> Hook:
     def unstructure(value: Iterable[Any]) -> list[Any]:
         return [hook(item) for item in value]
 
+    ITEM_HOOKS[unstructure] = hook
     return unstructure
 
 

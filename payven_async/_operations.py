@@ -30,7 +30,7 @@ from urllib.parse import quote
 import attrs
 
 from . import _listing_checks as listing_checks, _rules as rules, _validate as validate
-from ._converters import _ENCODERS, KeyStyle, encode
+from ._converters import TEXT_ENCODERS, KeyStyle, encode, encode_text
 from ._http import Request
 from ._json import to_json_text as _to_json
 from .errors import Problem, ValidationError
@@ -254,15 +254,17 @@ class Operation(Generic[T]):
                 if found:
                     raise ValidationError(found)
             if self.request is dict:
-                data = body
+                text = _to_json(body)
             else:
-                # encode() written out for a body whose encoder is made: a call less.
-                encoder = _ENCODERS[self.style].get(type(body))
-                data = encode(body, self.style) if encoder is None else encoder(body)
+                # encode_text() written out for a body whose text encoder is made: a
+                # call less. The pay body's goes straight to JSON text (see _fastpath).
+                encoder = TEXT_ENCODERS[self.style].get(type(body))
+                text = encode_text(body, self.style) if encoder is None else encoder(body)
         else:
             data = self._body_data(body, ids, problems)
             if problems:
                 raise ValidationError(problems)
+            text = _to_json(data)
         headers = {"Content-Type": self.content_type}
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
@@ -271,7 +273,7 @@ class Operation(Generic[T]):
         if extra is not None:
             headers.update(extra)
         try:
-            payload = _to_json(data).encode()  # dumps() written out: a call less
+            payload = text.encode()
         except UnicodeEncodeError:
             # A text with a lone surrogate: the checks leave finding those to the
             # encoder (see _validate); say which field it was, still before any I/O.

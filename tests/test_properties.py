@@ -34,10 +34,12 @@ from payven_async._converters import (
     _assemble,
     converter,
     encode,
+    encode_text,
     strict_converter,
     structure,
 )
 from payven_async._http import Answer
+from payven_async._json import to_json_text
 from payven_async._responses import decode_answer, decode_token, error_from_answer
 from payven_async.errors import APIError, DecodeError
 
@@ -259,6 +261,69 @@ def test_hand_encoders_agree_with_cattrs_generated_code(request: PayRequest, sty
     """The pay body's hand-generated encoder sends exactly what cattrs' generated code
     sends, in both key styles."""
     assert encode(request, style) == cattrs_only(style).unstructure(request)
+
+
+@settings(max_examples=300, deadline=None)
+@given(request=pay_requests, style=st.sampled_from(["camel", "snake"]))
+def test_text_encoders_write_what_the_json_module_writes(request: PayRequest, style: Any) -> None:
+    """The pay body's encoder straight to JSON text writes exactly the text that
+    ``json``'s encoder writes for the encoded dict, and that is cattrs' generated
+    dict (whose key order differs), in both key styles."""
+    text = encode_text(request, style)
+    assert text == to_json_text(encode(request, style))
+    assert json.loads(text) == cattrs_only(style).unstructure(request)
+
+
+class _Text(str):
+    """A str subclass: the encoder writes it as text."""
+
+
+class _Number(int):
+    """An int subclass: the encoder writes it as a number."""
+
+
+#: Values of any type, for any field: what callers could put there before validation.
+odd_values = (
+    st.none()
+    | texts
+    | st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), max_size=2)
+    | st.integers()
+    | st.booleans()
+    | st.floats()
+    | st.decimals(allow_nan=False)
+    | st.builds(_Text, texts)
+    | st.builds(_Number, st.integers())
+    | st.sampled_from(OperationType)
+    | st.lists(texts, max_size=2)
+    | st.tuples(texts)
+    | st.dictionaries(texts, texts, max_size=2)
+)
+
+
+def written(encode_body: Any) -> Any:
+    """The text ``encode_body()`` gives, or the type of the exception it raises."""
+    try:
+        return encode_body()
+    except Exception as exc:
+        return type(exc)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), request=pay_requests, style=st.sampled_from(["camel", "snake"]))
+def test_text_encoders_write_any_value_as_the_json_module_does(
+    data: Any, request: PayRequest, style: Any
+) -> None:
+    """With a value of any type in any field of the pay body or of a model inside it,
+    the text encoder writes what ``json`` writes for the dict, or fails as it fails."""
+    models = [request, request.amount, request.card]
+    models += [model for model in (request.buyer, request.billing_address) if model is not None]
+    models += list(request.basket_items or ())
+    for _ in range(data.draw(st.integers(1, 3))):
+        model = data.draw(st.sampled_from(models))
+        name = data.draw(st.sampled_from([field.name for field in attrs.fields(type(model))]))
+        object.__setattr__(model, name, data.draw(odd_values))  # no converter, no check
+    expected = written(lambda: to_json_text(encode(request, style)))
+    assert written(lambda: encode_text(request, style)) == expected
 
 
 @settings(max_examples=200, deadline=None)
