@@ -15,7 +15,7 @@ line                              budget  cattrs' code   with this
 ``structure(.., PaymentQuery)``   27k     38.8k          20.2k
 ``structure(.., PaymentResult)``  26k     37.4k          20.1k
 ``encode(pay_request, "camel")``  34k     38.4k          28.2k
-the pay body's JSON text          –       141k           68.3k
+the pay body's JSON text          none    141k           68.3k
 ================================  ======  =============  =========
 
 (The last line is the dict and ``json``'s encoder against :func:`_text_encoder`'s

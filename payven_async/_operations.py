@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 import attrs
 
-from . import _listing_checks as listing_checks, _rules as rules, _validate as validate
+from . import _listing_checks as listing_checks, _meta, _rules as rules, _validate as validate
 from ._converters import TEXT_ENCODERS, KeyStyle, encode, encode_text
 from ._http import Request
 from ._json import to_json_text as _to_json
@@ -218,8 +218,9 @@ class Operation(Generic[T]):
         a valid token now: the pipeline then sends this very request, instead of a
         copy with the header added (5k instructions a call). ``extra_headers`` are
         the caller's own headers for this call (see :func:`extra_headers_problems`).
-        A caller's ``X-Correlation-Id`` (in ``extra_headers``) goes with every attempt;
-        without one, the pipeline adds one to the call's later attempts (see ``_meta``).
+        Every request carries an ``X-Correlation-Id``, the same on each of its attempts:
+        a fresh one of the client's (see ``_meta``), or the caller's own, given in
+        ``extra_headers``.
         """
         literals = self.literals
         problems: list[Problem] = []
@@ -239,9 +240,9 @@ class Operation(Generic[T]):
                 raise ValidationError(problems)
             # tuple.__new__ rather than Request(): the named tuple's own __new__ is a
             # Python function, 1.5k instructions more on every call.
-            headers: dict[str, str] = (
-                {} if authorization is None else {"Authorization": authorization}
-            )
+            headers: dict[str, str] = {"X-Correlation-Id": _meta.next_correlation_id()}
+            if authorization is not None:
+                headers["Authorization"] = authorization
             if extra is not None:
                 headers.update(extra)
             return _new(
@@ -265,7 +266,10 @@ class Operation(Generic[T]):
             if problems:
                 raise ValidationError(problems)
             text = _to_json(data)
-        headers = {"Content-Type": self.content_type}
+        headers = {
+            "Content-Type": self.content_type,
+            "X-Correlation-Id": _meta.next_correlation_id(),
+        }
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
         if authorization is not None:

@@ -39,7 +39,7 @@ from . import _validate as validate
 from ._auth import TokenManager
 from ._config import ClientConfig, Timeout
 from ._http import Answer, Request
-from ._meta import meta_of, with_correlation_id
+from ._meta import meta_of
 from ._operations import ModelRef, Operation, Retry
 from ._redact import scrub
 from ._responses import (
@@ -219,8 +219,6 @@ class Pipeline:
                         answer.correlation_id,
                     )
                     tokens.invalidate(wire.headers["Authorization"].removeprefix("Bearer "))
-                    if "X-Correlation-Id" not in request.headers:
-                        request = with_correlation_id(request, answer)
                     continue
                 if status >= 400:
                     raise error_from_answer(
@@ -256,9 +254,6 @@ class Pipeline:
                     error.meta = meta
                     raise
                 self._retrying(request, number, delay, elapsed, error)
-                if "X-Correlation-Id" not in request.headers:
-                    # One id for the call's later attempts: the first answer's, or ours.
-                    request = with_correlation_id(request, answer)
                 if isinstance(error, RateLimitError) and (
                     throttle is not None or limiter is not None
                 ):

@@ -146,9 +146,7 @@ async def test_a_timeout_carries_meta_with_our_correlation_id(
     assert meta.status is None
     assert meta.attempts == 3
     sent = [request.headers.get("X-Correlation-Id") for request in vpos(client._transport)]  # type: ignore[arg-type]
-    assert sent[0] is None  # the first attempt goes without one
-    assert sent[1] is not None
-    assert sent[1] == sent[2] == meta.correlation_id
+    assert sent == [meta.correlation_id] * 3
     assert meta.correlation_id.startswith("pv-")
 
 
@@ -178,20 +176,97 @@ async def test_a_validation_error_has_no_meta(client: PayvenClient) -> None:
 # --- correlation ids ----------------------------------------------------------------------------
 
 
-async def test_retries_reuse_the_first_answers_correlation_id(
+def sent_ids(client: PayvenClient) -> list[str | None]:
+    """The X-Correlation-Id of each vpos request the client sent, in order."""
+    return [request.headers.get("X-Correlation-Id") for request in vpos(client._transport)]  # type: ignore[arg-type]
+
+
+async def test_every_attempt_of_a_call_sends_one_correlation_id_of_ours(
     client: PayvenClient, service: Service
 ) -> None:
-    """Each later attempt sends the id the service gave the first answer."""
+    """The first attempt carries an id of the client's, and each retry the same one,
+    whatever ids the service's answers carried."""
     service.script = [
-        answering(problem(503, "service_unavailable", **{"X-Correlation-Id": "srv-first"})),
-        answering(problem(503, "service_unavailable", **{"X-Correlation-Id": "srv-first"})),
+        answering(problem(503, "service_unavailable", **{"X-Correlation-Id": "srv-1"})),
+        answering(problem(503, "service_unavailable", **{"X-Correlation-Id": "srv-2"})),
         answering(pay_answer()),
     ]
     result = await client.pay(SESSION_ID, pay_request())
-    sent = [request.headers.get("X-Correlation-Id") for request in vpos(client._transport)]  # type: ignore[arg-type]
-    assert sent == [None, "srv-first", "srv-first"]
+    ours = sent_ids(client)[0]
+    assert ours is not None
+    assert ours.startswith("pv-")
+    assert sent_ids(client) == [ours] * 3
     assert result.meta is not None
-    assert result.meta.correlation_id == "srv-first"
+    assert result.meta.correlation_id == ours  # the last answer named none
+
+
+async def test_each_call_has_its_own_correlation_id(
+    client: PayvenClient, service: Service, transport: MemoryTransport
+) -> None:
+    """Two calls, two ids; the token call has one of its own too."""
+    await client.query(TRANSACTION_ID)
+    await client.query(TRANSACTION_ID)
+    first, second = sent_ids(client)
+    assert first is not None
+    assert second is not None
+    assert first != second
+    (token_request,) = [request for request in transport.requests if request.call == "token"]
+    assert token_request.headers["X-Correlation-Id"] not in (first, second)
+
+
+async def test_the_401_replay_sends_the_calls_correlation_id(
+    client: PayvenClient, service: Service
+) -> None:
+    """The replay after a renewal is the same call: the same id."""
+    await client.token()
+    service.script = [answering(problem(401, "token_expired"))]
+    result = await client.query(TRANSACTION_ID)
+    first, replay = sent_ids(client)
+    assert first is not None
+    assert first == replay
+    assert result.meta is not None
+    assert result.meta.correlation_id == first
+
+
+async def test_a_callers_correlation_id_goes_on_every_attempt(
+    client: PayvenClient, service: Service
+) -> None:
+    """An id in extra_headers replaces the client's, on each attempt."""
+    service.script = [answering(problem(503, "service_unavailable")), answering(pay_answer())]
+    result = await client.pay(
+        SESSION_ID, pay_request(), extra_headers={"x-correlation-id": "ticket-42"}
+    )
+    assert sent_ids(client) == ["ticket-42", "ticket-42"]
+    assert result.meta is not None
+    assert result.meta.correlation_id == "ticket-42"
+
+
+async def test_get_trace_finds_every_attempt_of_a_call_under_its_id() -> None:
+    """Against the emulator: a pay that needed a retry is one id, and get_trace shows
+    both of its requests under it."""
+    async with (
+        PayvenEmulator() as emu,
+        PayvenClient(
+            emu.client_id, emu.client_secret, emu.slug, identity_url=emu.url, vpos_url=emu.url
+        ) as client,
+    ):
+        client._pipeline.policy = attrs.evolve(client._pipeline.policy, base_delay=0.0)
+        session = await _checkout_session(client)
+        emu.faults.answer_next("pay", 503)
+        result = await client.pay(session, pay_request())
+        assert result.meta is not None
+        assert result.meta.attempts == 2
+        correlation_id = result.meta.correlation_id
+        assert correlation_id is not None
+        assert correlation_id.startswith("pv-")
+        pay_path = f"/api/v1/checkout/sessions/{session}/pay"
+        sent = [r.correlation_id for r in emu.requests if r.path == pay_path]
+        assert sent == [correlation_id, correlation_id]
+        trace = await client.get_trace(correlation_id)
+    assert trace.correlation_id == correlation_id
+    assert trace.summary is not None
+    assert list(trace.summary.transaction_ids or ()) == [result.transaction_id]
+    assert trace.summary.api_request_count == 2
 
 
 def test_correlation_ids_never_read_as_card_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
