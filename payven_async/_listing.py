@@ -187,6 +187,11 @@ def page_query(
     return texts
 
 
+#: The fields of a page that paging relies on: a page that has one it cannot read is a
+#: PageFetchError, not a page decoded tolerantly (what the other fields may be).
+_PAGING_FIELDS = ("items", "page", "page_number", "has_next_page", "total_pages")
+
+
 def _has_next(page: Any, number: int, page_size: int) -> bool:
     """Whether a page after ``page`` (number ``number``) exists, by what the page says.
 
@@ -218,8 +223,11 @@ async def paginate(
     the iterator early cancels the page in flight.
 
     :raises PageFetchError: a page failed (after its retries), or the answer was
-        another page than the one asked for (a ``DecodeError``); ``.page`` is the page
-        to resume from, and every item before it has been yielded.
+        another page than the one asked for, or its items or its place (number, next
+        page, total pages) could not be read (a ``DecodeError``); ``.page`` is the page
+        to resume from, and every item before it has been yielded. An item's own odd
+        value does not stop the listing: the item keeps it and names it in its
+        ``decode_problems``.
     """
     number = start_page
     pending: asyncio.Future[Any] | None = asyncio.ensure_future(fetch(number))
@@ -230,6 +238,15 @@ async def paginate(
             except PayvenError as error:
                 pending = None
                 raise PageFetchError(call, number, error) from error
+            unread = [name for name in _PAGING_FIELDS if name in page.decode_problems]
+            if unread:
+                # Items that could not be read would be lost, and a page whose place is
+                # unknown could repeat or skip items: stop here, resumably.
+                unreadable = DecodeError(
+                    f"page {number}: cannot read "
+                    + "; ".join(f"{name} ({page.decode_problems[name]})" for name in unread)
+                )
+                raise PageFetchError(call, number, unreadable) from unreadable
             if page.number is not None and page.number != number:
                 # A service that ignored the page asked for would repeat or skip items.
                 wrong = DecodeError(f"asked for page {number}, the answer is page {page.number}")

@@ -4,8 +4,11 @@ chargebacks, traces, the pages they are listed in, and Payven's reconciliation r
 Like :mod:`._operation_models`, this module loads the first time one of its names is
 used (see :mod:`._lazy`), not with the package. Answers decode as leniently as every
 other answer: any key spelling, enums in any spelling (unknown values kept as text),
-doubles as ``Decimal``, unknown keys in ``unknown_fields``. Amounts are integer minor
-units (kuruş).
+doubles as ``Decimal``, unknown keys in ``unknown_fields``; a value of a type its field
+cannot take is kept there too, under its key, and named in ``decode_problems`` (the
+field keeps its default), so one odd value never costs a whole page. Amounts are
+integer minor units (kuruş): both published generations type every one of them as
+``int64``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import attrs
 # The names the annotations below use must be importable here: cattrs resolves them
 # in this module's namespace.
 from ._operation_models import RefundReasonCode
-from .models import OperationType, _Answer, _Input, _Model
+from .models import NO_PROBLEMS, OperationType, _Answer, _Input, _Model
 
 __all__ = [
     "BankTransaction",
@@ -241,6 +244,7 @@ class _Page(_Answer):
     has_previous_page: bool | None = None
     has_next_page: bool | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
     @property
     def number(self) -> int | None:
@@ -313,6 +317,7 @@ class Transaction(_Answer):
     provider_raw_request: str | None = None
     provider_raw_response: str | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
@@ -348,6 +353,7 @@ class TransactionHistoryEntry(_Model):
     operation_amount: int | None = None
     created: datetime | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
 
 # --- refunds, settlements, chargebacks ----------------------------------------------------------
@@ -362,6 +368,7 @@ class RefundSibling(_Model):
     status: RefundStatus | str | None = None
     created: datetime | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
@@ -393,6 +400,7 @@ class Refund(_Model):
     provider_response_message: str | None = None
     sibling_refunds: Sequence[RefundSibling] | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
@@ -426,6 +434,7 @@ class Settlement(_Model):
     notes: str | None = None
     created: datetime | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
@@ -456,6 +465,7 @@ class Chargeback(_Model):
     masked_card_number: str | None = None
     transaction_amount: int | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
@@ -481,6 +491,7 @@ class TraceSummary(_Model):
     transaction_history_count: int | None = None
     has_errors: bool | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
@@ -500,6 +511,7 @@ class TraceEvent(_Model):
     request_body: str | None = attrs.field(default=None, repr=False)
     response_body: str | None = attrs.field(default=None, repr=False)
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
@@ -510,6 +522,7 @@ class Trace(_Answer):
     summary: TraceSummary | None = None
     events: Sequence[TraceEvent] = attrs.field(factory=list)
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
 
 # --- reconciliation ---------------------------------------------------------------------------
@@ -539,6 +552,7 @@ class ReconciliationDetail(_Answer):
     resolved_by: str | None = None
     remarks: str | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
@@ -582,6 +596,7 @@ class Reconciliation(_Answer):
     created: datetime | None = None
     details: Sequence[ReconciliationDetail] | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
@@ -598,6 +613,7 @@ class BulkResolveError(_Model):
     detail_id: str | None = None
     message: str | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
@@ -609,6 +625,7 @@ class BulkResolveResult(_Answer):
     details: Sequence[ReconciliationDetail] = attrs.field(factory=list)
     errors: Sequence[BulkResolveError] = attrs.field(factory=list)
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
 
 @attrs.define(kw_only=True, repr=False, eq=False)

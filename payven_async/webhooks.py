@@ -35,6 +35,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -43,6 +44,7 @@ from ._converters import structure
 from ._json import decode_json
 from ._redact import redact_text
 from .errors import ConfigurationError, DecodeError, WebhookRejection, WebhookVerificationError
+from .models import NO_PROBLEMS
 
 __all__ = [
     "DEFAULT_TOLERANCE",
@@ -94,14 +96,18 @@ def _redacted_repr(value: str | None) -> str:
 class WebhookPaymentData:
     """The payment an event is about (the event's ``data``, or ``data.object`` in [C]).
 
-    ``amount`` is exact integer minor units (kuruş). Events about something else than a
-    payment (a settlement, a test ping) fill what they share and keep the rest in
-    ``unknown_fields``.
+    ``amount`` is integer minor units (kuruş), an ``int``; the data is the payment's
+    status, whose amount one wire generation types as a double, so a fractional one
+    (``150.5``) is the exact ``Decimal`` instead, never a ``float``. Events about
+    something else than a payment (a settlement, a test ping) fill what they share and
+    keep the rest in ``unknown_fields``. A value of a type its field cannot take is kept
+    there too, under its key, and ``decode_problems`` maps the field to what was wrong
+    (the field stays ``None``): the delivery is authentic, so it is decoded, not refused.
     """
 
     transaction_id: str | None = None
     status: str | None = None
-    amount: int | None = None
+    amount: int | Decimal | None = None
     currency: str | None = None
     merchant_id: str | None = None
     provider_transaction_id: str | None = None
@@ -111,6 +117,7 @@ class WebhookPaymentData:
     masked_card_number: str | None = attrs.field(default=None, repr=_redacted_repr)
     card_brand: str | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
 
 @attrs.frozen(kw_only=True)

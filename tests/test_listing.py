@@ -251,6 +251,70 @@ async def test_an_answer_for_another_page_stops_the_listing() -> None:
     assert isinstance(caught.value.error, DecodeError)
 
 
+async def test_a_listed_item_of_an_unexpected_shape_does_not_stop_the_listing() -> None:
+    """A transaction whose amount is an object is listed with the others, keeping the
+    value and naming the field (it used to fail its whole page, PageFetchError)."""
+    pages = [
+        {"items": [{"id": "a", "amount": 100}, {"id": "b", "amount": {"value": 1}}],
+         "page": 1, "has_next_page": True},
+        {"items": [{"id": "c", "amount": 300}], "page": 2, "has_next_page": False},
+    ]  # fmt: skip
+
+    def service(request: Request) -> Answer:
+        if request.call == "token":
+            return Answer.from_json({"access_token": "t", "expires_in": 300})
+        number = int(dict(parse_qsl(urlsplit(request.url).query))["page"])
+        return Answer.from_json(pages[number - 1])
+
+    async with _client(service) as client:
+        found = [t async for t in client.list_transactions(page_size=2)]
+    assert [(t.id, t.amount) for t in found] == [("a", 100), ("b", None), ("c", 300)]
+    assert found[1].unknown_fields == {"amount": {"value": 1}}
+    assert set(found[1].decode_problems) == {"amount"}
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        {"items": [{"id": "a"}, {"amount": 1}], "page": 2, "has_next_page": True},
+        {"items": {"id": "a"}, "page": 2, "has_next_page": True},
+        {"items": [{"id": "a"}], "page": "second", "has_next_page": True},
+        {"items": [{"id": "a"}], "page": 2, "has_next_page": "perhaps"},
+        {"items": [{"id": "a"}], "page": 2, "total_pages": [3]},
+        {"items": [{"id": "a"}], "pageNumber": {"n": 2}, "hasNextPage": True},
+    ],
+    ids=["item-without-id", "items-not-a-list", "page", "has-next", "total-pages", "page-a"],
+)
+async def test_a_page_whose_items_or_place_cannot_be_read_stops_the_listing(
+    page: dict[str, Any],
+) -> None:
+    """A page whose items, number or next-page facts cannot be read is a PageFetchError
+    naming it (a DecodeError), after every item before it: never items silently lost,
+    repeated or skipped."""
+    first = {"items": [{"id": "first"}], "page": 1, "has_next_page": True}
+
+    def service(request: Request) -> Answer:
+        if request.call == "token":
+            return Answer.from_json({"access_token": "t", "expires_in": 300})
+        number = int(dict(parse_qsl(urlsplit(request.url).query))["page"])
+        if number > 2:  # an empty last page: a walk past page 2 ends instead of looping
+            return Answer.from_json({"items": [], "page": number, "has_next_page": False})
+        return Answer.from_json(first if number == 1 else page)
+
+    seen: list[str] = []
+    async with _client(service) as client:
+
+        async def consume() -> None:
+            async for transaction in client.list_transactions(page_size=1):
+                seen.append(transaction.id)
+
+        with pytest.raises(PageFetchError) as caught:
+            await consume()
+    assert seen == ["first"]
+    assert caught.value.page == 2
+    assert isinstance(caught.value.error, DecodeError)
+
+
 async def test_a_page_that_fails_once_is_retried_by_the_pipeline() -> None:
     """A page failing once, within max_retries, costs a retry and nothing else."""
     service = Pages(30, fail={2: 1})

@@ -9,14 +9,18 @@ the client sends validate against B's request schemas.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 
 from payven_async import (
     BankTransaction,
+    BulkResolveError,
     BulkResolveItem,
     BulkResolveResult,
+    Chargeback,
     ChargebackPage,
     DiscrepancyType,
     Reconciliation,
@@ -26,17 +30,23 @@ from payven_async import (
     ReconciliationPeriod,
     ReconciliationResolutionAction,
     ReconciliationScope,
+    Refund,
     RefundPage,
+    RefundSibling,
     ResolveReconciliationDetailRequest,
+    Settlement,
     SettlementPage,
     StartReconciliationRequest,
     Trace,
+    TraceEvent,
+    TraceSummary,
     Transaction,
     TransactionHistoryEntry,
     TransactionPage,
     TransactionStatus,
 )
 from payven_async._converters import encode
+from payven_async._hooks import is_mapping, strip_optional
 from payven_async._listing_models import (
     TRANSACTION_HISTORY,
     BulkResolveRequest,
@@ -198,3 +208,78 @@ def test_tolerant_decoding_of_a_transaction() -> None:
     trace = _decode({"events": [{"details": {"x": "1"}, "timestamp": "2026-05-05T10:00:00Z"}]},
                     Trace)  # fmt: skip
     assert trace.events[0].details == {"x": "1"}
+
+
+# --- values of an unexpected type ------------------------------------------------------------
+
+#: Every answer model of the read side and of reconciliation, pages included.
+_ANSWER_MODELS = [
+    TransactionPage, Transaction, TransactionHistoryEntry, RefundPage, Refund, RefundSibling,
+    SettlementPage, Settlement, ChargebackPage, Chargeback, Trace, TraceSummary, TraceEvent,
+    ReconciliationPage, Reconciliation, ReconciliationDetailPage, ReconciliationDetail,
+    BulkResolveResult, BulkResolveError,
+]  # fmt: skip
+
+
+def _misfit(field: attrs.Attribute[Any]) -> Any:
+    """A JSON value that ``field`` cannot take: an array where an object (a mapping or a
+    record) belongs, an object anywhere else."""
+    tp = strip_optional(field.type)
+    return ["odd"] if is_mapping(tp) or attrs.has(tp) else {"odd": 1}
+
+
+@pytest.mark.parametrize("cls", _ANSWER_MODELS, ids=lambda cls: cls.__name__)
+def test_values_of_an_unexpected_type_are_kept_and_reported(cls: Any) -> None:
+    """An answer whose every optional field has a value of a type it cannot take decodes:
+    each value kept in unknown_fields under its key, its field named in decode_problems
+    and left at its default, as the payment answers do; a required id still decodes."""
+    attrs.resolve_types(cls)
+    fields = [f for f in attrs.fields(cls) if f.name not in ("unknown_fields", "decode_problems")]
+    required = {f.name: "x-1" for f in fields if f.default is attrs.NOTHING}
+    odd = {f.name: _misfit(f) for f in fields if f.name not in required}
+    model = _decode({**required, **odd}, cls)
+    assert set(model.decode_problems) == set(odd)
+    assert model.unknown_fields == odd
+    defaults = cls(**required)
+    for name in odd:
+        assert getattr(model, name) == getattr(defaults, name), name
+    for name, value in required.items():
+        assert getattr(model, name) == value
+
+
+def test_a_listed_item_of_an_unexpected_shape_leaves_the_page_and_the_others_whole() -> None:
+    """One listed transaction with an object for its amount and a number for its date:
+    that item keeps and reports them, its other values and the page's other items are
+    decoded as usual (the page used to be a DecodeError as a whole)."""
+    page = _decode(
+        {"items": [{"id": "t-1", "amount": 15000, "status": "Completed"},
+                   {"id": "t-2", "amount": {"value": 150.5}, "created": 20260505,
+                    "status": "Completed", "currency": "TRY"}],
+         "page": 1, "total_pages": 1, "has_next_page": False},
+        TransactionPage,
+    )  # fmt: skip
+    plain, odd = page.items
+    assert (plain.id, plain.amount, plain.decode_problems) == ("t-1", 15000, {})
+    assert (odd.id, odd.amount, odd.created) == ("t-2", None, None)
+    assert (odd.status, odd.currency) == (TransactionStatus.COMPLETED, "TRY")
+    assert odd.unknown_fields == {"amount": {"value": Decimal("150.5")}, "created": 20260505}
+    assert odd.decode_problems == {
+        "amount": "expected an integer, got dict",
+        "created": "expected an ISO 8601 timestamp, got int",
+    }
+    assert page.decode_problems == {}
+    assert "150.5" not in repr(odd)  # problems and kept values stay out of the repr
+
+
+def test_a_history_entry_of_an_unexpected_shape_leaves_the_others_whole() -> None:
+    """get_transaction_history's bare array: one entry's odd value is kept and reported,
+    the other entries decode as usual."""
+    entries = _decode(
+        [{"id": "h-1", "operation_amount": 15000},
+         {"id": "h-2", "operation_amount": "lots", "new_status": "Completed"}],
+        TRANSACTION_HISTORY,
+    )  # fmt: skip
+    assert [entry.operation_amount for entry in entries] == [15000, None]
+    assert entries[1].new_status is TransactionStatus.COMPLETED
+    assert entries[1].unknown_fields == {"operation_amount": "lots"}
+    assert set(entries[1].decode_problems) == {"operation_amount"}

@@ -2,7 +2,9 @@
 
 For every payment operation the client decodes (each row of ``_operations.OPERATIONS``
 whose answer is a payment model: token, pay, query, checkout sessions, payments, 3-D
-Secure, history, refund, void, capture), the test generates answers from the
+Secure, history, refund, void, capture) and every read-side and reconciliation one
+(the lists, their pages and items, a transaction and its history, a trace, the
+reconciliation resource), the test generates answers from the
 documented 2xx response schema of generation A (``*-f0c680f.json``: camelCase,
 ``{message, isSuccess, code, data}`` envelope) and of generation B (``*-51d6999.json``:
 snake_case, raw), and decodes each as the client does, enveloped and bare (the client
@@ -15,7 +17,7 @@ The schemas are read as :mod:`tests.test_emulator_openapi` normalises them (Open
 names), with ``$ref``s resolved inline. The answers come from :func:`values_of`, a
 small strategy builder for the JSON Schema keywords these documents use (``type``,
 ``properties``, ``required``, ``additionalProperties``, ``items``, ``enum``,
-``anyOf``, and the ``uuid``, ``date-time``, ``int32`` and ``int64`` formats; an
+``anyOf``, and the ``uuid``, ``date``, ``date-time``, ``int32`` and ``int64`` formats; an
 ``allOf`` of objects is merged into one object when the refs are inlined); each
 generated answer is checked against its schema with ``jsonschema`` first, so the
 builder cannot drift into answers the schema refuses. ``hypothesis-jsonschema`` would
@@ -25,9 +27,13 @@ runs (6.170: ``'many' object has no attribute 'more'``): it would pin Hypothesis
 One reading is ours, and tested on its own below: the schemas require no property at
 all, but a field that every successful answer has is required by the model
 (``PaymentResult.transaction_id``, ``CheckoutSession.session_id``,
-``Token.access_token``), and an envelope's ``data`` by the client; so those are
-required (not null, not empty) in the generated answers, and an answer without one is
-a ``DecodeError`` (for pay, ``PaymentOutcomeUnknown``).
+``Token.access_token``, the ``id`` of a listed transaction, refund, settlement,
+chargeback, reconciliation or reconciliation detail, at any depth), and an envelope's
+``data`` by the client; so those are required (not null, not empty) in the generated
+answers, and an answer without one is a ``DecodeError`` (for pay,
+``PaymentOutcomeUnknown``). An envelope whose ``data`` is a JSON array (a
+transaction's history in A) says ``isSuccess: true``: one that says false holds no
+record to decode, and is the error it says it is.
 
 Generation A types ``PaymentStatusDto.amount`` as a double: its pay status variant
 with a fractional amount is generated explicitly, decoded, and paid through the client.
@@ -42,7 +48,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import attrs
 import jsonschema
@@ -63,7 +69,7 @@ from payven_async import (
     Request,
     Token,
 )
-from payven_async._hooks import spellings
+from payven_async._hooks import is_sequence, spellings, strip_optional
 from payven_async._json import dumps
 from payven_async._operations import OPERATIONS, ModelRef
 from payven_async._responses import decode_answer, decode_token
@@ -140,6 +146,49 @@ DOCUMENTED: dict[str, dict[str, tuple[str, str, str]]] = {
         B: ("post", "/api/v1/payments/{transaction_id}/capture", "200"),
     },
 }
+_RECONCILIATION = "/api/v1/reconciliations/{id}"
+#: The read side and reconciliation: the same paths in both generations but the trace's
+#: and a detail id's spelling; only B's start answers 201.
+DOCUMENTED.update(
+    {
+        name: {A: ("get", path, "200"), B: ("get", path, "200")}
+        for name, path in {
+            "list_transactions": "/api/v1/transactions",
+            "get_transaction": "/api/v1/transactions/{id}",
+            "get_transaction_history": "/api/v1/transactions/{id}/histories",
+            "list_refunds": "/api/v1/refunds",
+            "list_settlements": "/api/v1/settlements",
+            "list_chargebacks": "/api/v1/chargebacks",
+            "list_reconciliations": "/api/v1/reconciliations",
+            "get_reconciliation": _RECONCILIATION,
+            "list_reconciliation_details": f"{_RECONCILIATION}/details",
+        }.items()
+    }
+)
+DOCUMENTED.update(
+    {
+        "get_trace": {
+            A: ("get", "/api/v1/Trace/{correlationId}", "200"),
+            B: ("get", "/api/v1/trace/{correlation_id}", "200"),
+        },
+        "start_reconciliation": {
+            A: ("post", "/api/v1/reconciliations/start", "200"),
+            B: ("post", "/api/v1/reconciliations/start", "201"),
+        },
+        "resolve_reconciliation_detail": {
+            A: ("post", f"{_RECONCILIATION}/details/{{detailId}}/resolve", "200"),
+            B: ("post", f"{_RECONCILIATION}/details/{{detail_id}}/resolve", "200"),
+        },
+        **{
+            name: {A: ("post", path, "200"), B: ("post", path, "200")}
+            for name, path in {
+                "bulk_resolve_reconciliation_details": f"{_RECONCILIATION}/details/bulk-resolve",
+                "finalize_reconciliation": f"{_RECONCILIATION}/finalize",
+                "cancel_reconciliation": f"{_RECONCILIATION}/cancel",
+            }.items()
+        },
+    }
+)
 
 # --- answers from a schema -------------------------------------------------------------------
 
@@ -148,6 +197,7 @@ _OFFSETS = st.integers(-14 * 60, 14 * 60).map(lambda minutes: timezone(timedelta
 FORMATS: dict[str, st.SearchStrategy[str]] = {
     "uuid": st.uuids().map(str),
     "date-time": st.datetimes(timezones=_OFFSETS).map(lambda moment: moment.isoformat()),
+    "date": st.dates().map(lambda day: day.isoformat()),
 }
 INTEGERS: dict[str, st.SearchStrategy[int]] = {
     "int32": st.integers(-(2**31), 2**31 - 1),
@@ -303,18 +353,49 @@ def require(node: dict[str, Any], names: list[str]) -> dict[str, Any]:
     }
 
 
+def record_of(tp: Any) -> Any:
+    """The attrs class of a field (or an answer) typed ``X``, ``X | None`` or
+    ``Sequence[X]``; None for any other type."""
+    tp = strip_optional(tp)
+    if is_sequence(tp):
+        tp = strip_optional((get_args(tp) or (Any,))[0])
+    return tp if isinstance(tp, type) and attrs.has(tp) else None
+
+
+def require_records(node: dict[str, Any], model: type[Any]) -> dict[str, Any]:
+    """``node`` with ``model``'s required fields required (:func:`require`), and so on
+    down for the records in it: an array's items, an object's fields typed as a model or
+    a sequence of them. Nulls the schema allows are kept below the top."""
+    if "anyOf" in node:
+        return {**node, "anyOf": [require_records(option, model) for option in node["anyOf"]]}
+    kind = node.get("type")
+    if "array" in (kind if isinstance(kind, list) else [kind]) and "items" in node:
+        return {**node, "items": require_records(node["items"], model)}
+    if not node.get("properties"):
+        return node
+    node = require(node, required_fields(model))
+    properties = dict(node["properties"])
+    attrs.resolve_types(model)
+    for field in attrs.fields(model):
+        inner = record_of(field.type)
+        for key in spellings(field.name) if inner is not None else ():
+            if key in properties:
+                properties[key] = require_records(properties[key], inner)
+    return {**node, "properties": properties}
+
+
 def is_envelope(node: dict[str, Any]) -> bool:
     """Whether ``node`` is generation A's ``{message, isSuccess, code, data}`` object."""
     return {"data", "isSuccess"} <= set(node.get("properties", {}))
 
 
-def model_of(name: str) -> type[Any]:
-    """The model the client decodes operation ``name``'s answer into."""
+def model_of(name: str) -> Any:
+    """The model the client decodes operation ``name``'s answer into (a class, or
+    ``list[X]`` for an answer that is a JSON array of ``X``)."""
     response: Any = OPERATIONS[name].response
     if type(response) is ModelRef:
         response = response.get()
-    model: type[Any] = response
-    return model
+    return response
 
 
 def required_fields(model: type[Any]) -> list[str]:
@@ -332,11 +413,16 @@ def answer_schema(name: str, generation: str) -> dict[str, Any]:
     schemas = {json.dumps(media["schema"], sort_keys=True) for media in content.values()}
     assert len(schemas) == 1, f"{name} {generation}: one schema for every media type"
     schema: dict[str, Any] = inline(doc, json.loads(schemas.pop()))
-    names = required_fields(model_of(name))
+    record = record_of(model_of(name))
     if is_envelope(schema):
-        data = require(_not_null(schema["properties"]["data"]), names)
-        return require({**schema, "properties": {**schema["properties"], "data": data}}, ["data"])
-    return require(schema, names)
+        data = require_records(_not_null(schema["properties"]["data"]), record)
+        properties = {**schema["properties"], "data": data}
+        if data.get("type") == "array":
+            # A failed envelope whose data holds no record is the error it says it is
+            # (_responses): an array answer is a success only when it does not say no.
+            properties["isSuccess"] = {"enum": [True]}
+        return require({**schema, "properties": properties}, ["data"])
+    return require_records(schema, record)
 
 
 def decode(name: str, payload: Any) -> Any:
@@ -380,11 +466,18 @@ def fields_of(data: Mapping[str, Any], model: type[Any]) -> dict[str, Any]:
 
 def check_answer(name: str, payload: Any) -> None:
     """Each way of sending ``payload`` decodes fully, with the required fields it has."""
+    record = record_of(model_of(name))
     for body in variants(payload):
         model = decode(name, body)
-        assert isinstance(model, model_of(name))
-        all_placed(model)
         data = body["data"] if enveloped(body) else body
+        if isinstance(model, list):  # a JSON array of records (a transaction's history)
+            assert len(model) == len(data)
+            for item in model:
+                assert isinstance(item, record)
+                all_placed(item)
+            continue
+        assert isinstance(model, record)
+        all_placed(model)
         for field, value in fields_of(data, type(model)).items():
             if field in required_fields(type(model)):
                 assert getattr(model, field) == value
@@ -401,15 +494,21 @@ def _generated(name: str, generation: str) -> st.SearchStrategy[Any]:
 CASES = [(name, generation) for name in DOCUMENTED for generation in (A, B)]
 
 
-#: The answer models of the payment operations, which this module covers; the listing
-#: and reconciliation rows' answers are checked by tests/test_listing_models.py.
+#: The answer models of the payment operations, which this module covers, besides every
+#: model of the read side and of reconciliation (``_listing_models``).
 PAYMENT_MODELS = ("Token", "PaymentResult", "PaymentQuery", "CheckoutSession", "PaymentHistory")
+LISTING_MODELS = "payven_async._listing_models"
 
 
 def test_every_operation_the_client_decodes_has_documented_answers() -> None:
-    """The table covers every operation answered with a payment model, and each schema
-    builds."""
-    covered = {name for name in OPERATIONS if model_of(name).__name__ in PAYMENT_MODELS}
+    """The table covers every operation answered with a payment, read-side or
+    reconciliation model, and each schema builds."""
+    covered = {
+        name
+        for name in OPERATIONS
+        if (record := record_of(model_of(name))) is not None
+        and (record.__name__ in PAYMENT_MODELS or record.__module__ == LISTING_MODELS)
+    }
     assert set(DOCUMENTED) == covered
     for name, generation in CASES:
         assert answer_schema(name, generation)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -481,13 +482,66 @@ def test_amounts_are_exact_integers() -> None:
     assert event.data.amount == big
     assert type(event.data.amount) is int
     body = BODY.replace(b'"amount":15000', b'"amount":15000.0')
-    assert verify_webhook(body, signed(body), SECRET, now=NOW).data.amount == 15000
+    amount = verify_webhook(body, signed(body), SECRET, now=NOW).data.amount
+    assert (amount, type(amount)) == (15000, int)
 
 
-def test_fractional_amount_is_malformed_not_rounded() -> None:
-    """150.5 minor units cannot be right: malformed_body rather than a silent rounding."""
-    body = BODY.replace(b'"amount":15000', b'"amount":150.5')
-    assert reject(body, signed(body)).reason == "malformed_body"
+@pytest.mark.parametrize(
+    "wire", [b"150.5", b"0.1", b"15000.25", b"9007199254740993.5", b"1.25e1", b"1.05E1"]
+)
+def test_a_fractional_amount_verifies_and_is_the_exact_decimal(wire: bytes) -> None:
+    """A fractional amount (the payment's status, which one generation types as a double)
+    verifies and decodes to the Decimal of its digits exactly: never a float, never
+    rounded, never a rejected delivery."""
+    body = BODY.replace(b'"amount":15000', b'"amount":' + wire)
+    event = verify_webhook(body, signed(body), SECRET, now=NOW)
+    assert type(event.data.amount) is Decimal
+    assert event.data.amount == Decimal(wire.decode())
+    assert event.data.decode_problems == {}
+
+
+def test_a_fractional_amount_under_data_object_is_the_exact_decimal() -> None:
+    """[C]'s data.object carries the amount the same way: the exact Decimal."""
+    data = {"object": {**EVENT_B["data"], "amount": 0}}
+    body = encode({**EVENT_B, "data": data}).replace(b'"amount":0', b'"amount":1234.56')
+    event = verify_webhook(body, signed(body), SECRET, now=NOW)
+    assert (event.data.amount, type(event.data.amount)) == (Decimal("1234.56"), Decimal)
+
+
+@pytest.mark.parametrize(
+    ("field", "key", "value"),
+    [
+        ("amount", "amount", {"value": 150}),
+        ("amount", "amount", "a lot"),
+        ("amount", "amount", True),
+        ("amount", "amount", [15000]),
+        ("currency", "currency", ["TRY"]),
+        ("auth_code", "authCode", {"code": "123456"}),
+    ],
+)
+def test_a_value_of_an_unexpected_type_is_kept_and_reported(
+    field: str, key: str, value: Any
+) -> None:
+    """An authentic delivery whose data has a value of a type its field cannot take
+    verifies, as the answers of the API decode: the value kept in unknown_fields under
+    its key, the field named in decode_problems and left None, the rest decoded."""
+    data = {k: v for k, v in EVENT_B["data"].items() if k != field}
+    event = verify({**EVENT_B, "data": {**data, key: value}})
+    assert getattr(event.data, field) is None
+    assert event.data.unknown_fields == {key: value}
+    assert set(event.data.decode_problems) == {field}
+    assert "expected" in event.data.decode_problems[field]
+    assert event.data.transaction_id == EVENT_B["data"]["transaction_id"]
+    assert (event.id, event.type) == (EVENT_B["id"], EVENT_B["type"])
+
+
+def test_a_well_typed_delivery_has_no_decode_problems() -> None:
+    """The usual delivery places every value: decode_problems is empty, and neither it
+    nor unknown_fields is in the repr."""
+    event = verify(EVENT_B)
+    assert event.data.decode_problems == {}
+    assert event.data.unknown_fields == {}
+    assert "decode_problems" not in repr(event)
 
 
 def test_event_without_data_has_empty_payment_data() -> None:
