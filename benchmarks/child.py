@@ -44,7 +44,7 @@ from server import CLIENT_ID, CLIENT_SECRET, SLUG, TRANSACTION_ID
 
 from payven_async import Answer, PaymentQuery, PaymentResult, PayvenClient, Request
 from payven_async._aiohttp import logger as http_logger
-from payven_async._converters import encode
+from payven_async._converters import encode, encode_text
 from payven_async._json import dumps
 from payven_async._operations import QUERY, new_idempotency_key
 from payven_async._responses import decode_answer
@@ -177,7 +177,7 @@ def layers(url: str, calls: int) -> None:
         "validation": lambda: check_pay(SESSION_ID, request),
         "key": new_idempotency_key,
         "hand key": lambda: str(uuid.uuid4()),
-        "encode": lambda: dumps(encode(request, "camel")),
+        "encode": lambda: encode_text(request, "camel").encode(),  # what Operation.prepare does
         "hand encode": lambda: json.dumps(hand_pay_body(), separators=(",", ":")).encode(),
         "decode pay": lambda: decode_answer(pay_answer, PaymentResult),
         "hand decode pay": lambda: _hand_decode_pay(pay_answer),
