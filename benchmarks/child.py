@@ -120,9 +120,11 @@ def layers(url: str, calls: int) -> None:
     transport = client._transport
     pipeline = client._pipeline
     limits = client.config.timeout
-    query_request = Request("GET", query_url, auth, None, "query")
     bearer = client._pipeline.tokens.valid_bearer()
     prepared_query = QUERY.prepare(url, TRANSACTION_ID, authorization=bearer)
+    # What the client sends (its correlation id too), so that "run" less "send" is the
+    # pipeline alone.
+    query_request = prepared_query
     # Real answers of the loopback server, to decode.
     query_answer = loop.run_until_complete(transport.send(query_request, limits))
     pay_answer = loop.run_until_complete(

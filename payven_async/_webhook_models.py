@@ -4,6 +4,8 @@ Loaded on first use, as the payment operations' models are (see :mod:`._lazy`). 
 API's generation B types a subscription's ``events`` as one string, while its guides
 show a list: the client sends the events comma-separated in one string, as the
 specification says, and :attr:`WebhookSubscription.event_types` splits what comes back.
+Answers decode as leniently as every other: a value of a type its field cannot take is
+kept in ``unknown_fields`` and named in ``decode_problems``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, ClassVar
 import attrs
 
 from ._redact import REDACTED
-from .models import _Answer, _Input, _Model
+from .models import NO_PROBLEMS, _Answer, _Input, _Model
 
 __all__ = [
     "WebhookDeliveryLog",
@@ -70,6 +72,7 @@ class WebhookSubscription(_Answer):
     created: datetime | None = None
     secret: str | None = attrs.field(default=None, repr=_hidden)
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
     @property
     def event_types(self) -> list[str]:
@@ -91,6 +94,7 @@ class WebhookDeliveryLog(_Model):
     error_message: str | None = None
     created: datetime | None = None
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
@@ -102,6 +106,7 @@ class WebhookSubscriptionList(_Answer):
 
     items: Sequence[WebhookSubscription] = attrs.field(factory=list)
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
     def __iter__(self) -> Iterator[WebhookSubscription]:
         return iter(self.items)
@@ -119,6 +124,7 @@ class WebhookDeliveryLogList(_Answer):
 
     items: Sequence[WebhookDeliveryLog] = attrs.field(factory=list)
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)
 
     def __iter__(self) -> Iterator[WebhookDeliveryLog]:
         return iter(self.items)
@@ -132,3 +138,4 @@ class Acknowledged(_Answer):
     """The answer to an update or delete: no body (204), only its ``.meta``."""
 
     unknown_fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    decode_problems: Mapping[str, str] = attrs.field(default=NO_PROBLEMS, repr=False)

@@ -5,8 +5,10 @@ OpenAPI (``/api/v1/webhooks``)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
+import attrs
 import pytest
 
 import payven_sync
@@ -16,6 +18,7 @@ from payven_async import (
     NotFoundError,
     PayvenClient,
     ValidationError,
+    WebhookDeliveryLog,
     WebhookDeliveryLogList,
     WebhookSubscription,
     WebhookSubscriptionList,
@@ -28,6 +31,8 @@ from payven_async.testing import PayvenEmulator, SyncPayvenEmulator
 from .emulator_support import Raw
 from .test_emulator_openapi import Spec, _media, _problem, specs  # noqa: F401 - the fixture
 from .test_emulator_webhooks import Receiver, pay, receiver  # noqa: F401 - the fixture
+from .test_listing_models import _misfit
+from .test_operations_openapi import _decode
 
 WEBHOOKS_B = "/api/v1/webhooks"
 WEBHOOK_B = "/api/v1/webhooks/{id}"
@@ -179,3 +184,46 @@ async def test_the_emulators_answers_match_generation_b(specs: dict[str, Spec]) 
         status, headers, refused = await raw.json("POST", WEBHOOKS_B, body={"url": 1})
         assert status == 400
         assert refused["code"] == "validation_failed"
+
+
+#: The answer models of subscription management.
+_ANSWER_MODELS = [
+    WebhookSubscription,
+    WebhookSubscriptionList,
+    WebhookDeliveryLog,
+    WebhookDeliveryLogList,
+    Acknowledged,
+]
+
+
+@pytest.mark.parametrize("cls", _ANSWER_MODELS, ids=lambda cls: cls.__name__)
+def test_values_of_an_unexpected_type_are_kept_and_reported(cls: Any) -> None:
+    """An answer whose every field has a value of a type it cannot take decodes: each
+    value kept in unknown_fields under its key, its field named in decode_problems and
+    left at its default, as the payment and listing answers do."""
+    attrs.resolve_types(cls)
+    fields = [f for f in attrs.fields(cls) if f.name not in ("unknown_fields", "decode_problems")]
+    odd = {f.name: _misfit(f) for f in fields}
+    model = _decode(odd, cls)
+    assert set(model.decode_problems) == set(odd)
+    assert model.unknown_fields == odd
+    defaults = cls()
+    for name in odd:
+        assert getattr(model, name) == getattr(defaults, name), name
+
+
+def test_a_listed_subscription_of_an_unexpected_shape_leaves_the_others_whole() -> None:
+    """One subscription with an object for its retry count: it keeps and reports it, the
+    list and the other subscription decode as usual."""
+    listed = _decode(
+        [
+            {"id": "w-1", "url": "https://shop.example/hook", "max_retry_count": 3},
+            {"id": "w-2", "url": "https://shop.example/other", "max_retry_count": {"n": 3}},
+        ],
+        WebhookSubscriptionList,
+    )
+    plain, odd = listed
+    assert (plain.max_retry_count, plain.decode_problems) == (3, {})
+    assert (odd.id, odd.url, odd.max_retry_count) == ("w-2", "https://shop.example/other", None)
+    assert odd.unknown_fields == {"max_retry_count": {"n": 3}}
+    assert set(odd.decode_problems) == {"max_retry_count"}
