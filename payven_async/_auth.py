@@ -161,6 +161,14 @@ class TokenManager:
         )
         return f"<TokenManager slug={self._config.slug!r} {state}>"
 
+    def follow(self, clock: Callable[[], float], wall_clock: Callable[[], float]) -> None:
+        """Judge the token's validity by these clocks (a monotonic one and Unix time)
+        instead of the machine's: the emulator's clock, so that a test moving it forward
+        expires the token for the client too (``emu.clock.advance(301)``), without
+        sleeping. Waits (a store's lock, a store that is down) stay on real time."""
+        self._clock = clock
+        self._wall_clock = wall_clock
+
     def valid_bearer(self) -> str | None:
         """``Bearer <access token>`` while the cached token is not due for renewal, else None.
 
@@ -239,7 +247,7 @@ class TokenManager:
     async def _renew_shared(self, store: TokenStore, options: dict[str, Any]) -> Token:
         """Renew through the fleet's store (see the module docstring); on a store that
         fails, renew for this process alone."""
-        if self._clock() < self._store_down_until:
+        if time.monotonic() < self._store_down_until:
             return await self._renew(options)
         try:
             return await self._renew_in_fleet(store, options)
@@ -252,7 +260,7 @@ class TokenManager:
         refused, self._refused = self._refused, None
         if refused is not None:
             await store.discard(key, self._fingerprint(refused))
-        give_up_at = self._clock() + 2 * store.lock_timeout + 1.0
+        give_up_at = time.monotonic() + 2 * store.lock_timeout + 1.0  # real waiting
         while True:
             shared = await self._read_shared(store, refused)
             if shared is not None and shared[1]:
@@ -260,7 +268,7 @@ class TokenManager:
             handle = await store.lock(key)
             if handle is not None:
                 break
-            if self._clock() > give_up_at:  # a store that never frees its lock
+            if time.monotonic() > give_up_at:  # a store that never frees its lock
                 logger.debug("the token store's lock is never free; renewing alone")
                 return await self._renew(options)
             await asyncio.sleep(STORE_POLL * (1 + random.random()))
@@ -357,7 +365,7 @@ class TokenManager:
 
     def _store_failed(self, exc: StoreError) -> None:
         """Per-process tokens for a while; one warning in this manager's life."""
-        self._store_down_until = self._clock() + STORE_RETRY_AFTER
+        self._store_down_until = time.monotonic() + STORE_RETRY_AFTER
         if self._store_warned:
             logger.debug("token store still unavailable: %s", exc)
             return

@@ -158,18 +158,38 @@ async def test_a_malformed_pay_answer_is_an_error_and_the_key_finds_the_charge(
     assert [p.transaction_id for p in payven_emulator.ledger.charges()] == [result.transaction_id]
 
 
-async def test_an_expired_token_is_renewed_through_refresh(
-    payven_emulator: PayvenEmulator, payven_client: PayvenClient
+async def test_a_token_expired_on_the_servers_clock_is_renewed_through_refresh(
+    payven_emulator: PayvenEmulator,
 ) -> None:
-    """When the emulator's clock passes the token's expiry, the client's next call gets
-    401 token_expired, refreshes once and succeeds."""
+    """A client on its own clock (not the emulator's) whose token the service says has
+    expired: the next call gets 401 token_expired, refreshes once and succeeds."""
     (transaction_id,) = payven_emulator.seed_payments(1)
-    await payven_client.query(transaction_id)
-    payven_emulator.clock.advance(301)
-    await payven_client.query(transaction_id)
+    async with PayvenClient(**payven_emulator.credentials()) as client:
+        await client.query(transaction_id)
+        payven_emulator.clock.advance(301)
+        await client.query(transaction_id)
     assert payven_emulator.calls["token"] == 1
     assert payven_emulator.calls["refresh"] == 1
     assert payven_emulator.calls["query"] == 3
+
+
+@pytest.mark.parametrize("seconds", [241, 301])
+async def test_the_emulators_clock_drives_the_clients_token_clock(
+    payven_emulator: PayvenEmulator, payven_client: PayvenClient, seconds: int
+) -> None:
+    """Moved past the renewal point (a 300 s token is renewed 60 s early) or past the
+    expiry, the emulator's clock makes its client refresh before its next call: no 401,
+    no sleeping."""
+    (transaction_id,) = payven_emulator.seed_payments(1)
+    await payven_client.query(transaction_id)
+    payven_emulator.clock.advance(239)
+    await payven_client.query(transaction_id)
+    assert payven_emulator.calls["refresh"] == 0  # not due yet
+    payven_emulator.clock.advance(seconds - 239)
+    await payven_client.query(transaction_id)
+    assert payven_emulator.calls["token"] == 1
+    assert payven_emulator.calls["refresh"] == 1
+    assert payven_emulator.calls["query"] == 3  # one a call: no 401, no replay
 
 
 async def test_revoked_tokens_fall_back_to_client_credentials(

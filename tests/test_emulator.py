@@ -883,6 +883,17 @@ def test_sync_emulator_client_is_a_payven_sync_client() -> None:
         assert client.query(result.transaction_id).internal.amount == 15000
 
 
+def test_the_sync_emulators_clock_drives_its_clients_token_clock() -> None:
+    """The sync emulator's client renews when the emulator's clock passes its renewal
+    point: one refresh, no 401."""
+    with SyncPayvenEmulator() as emu, emu.client() as client:
+        (transaction_id,) = emu.seed_payments(1)
+        client.query(transaction_id)
+        emu.clock.advance(241)
+        client.query(transaction_id)
+        assert (emu.calls["token"], emu.calls["refresh"], emu.calls["query"]) == (1, 1, 2)
+
+
 async def test_plugin_fixtures_give_a_running_emulator_and_client(
     payven_emulator: PayvenEmulator, payven_client: PayvenClient
 ) -> None:

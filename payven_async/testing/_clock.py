@@ -3,6 +3,9 @@
 Token expiry, checkout-session expiry, idempotency TTLs and rate-limit windows all
 read this clock, so a test can expire a token or a session without sleeping
 (``emu.clock.advance(301)``), and pin a rate-limit window (``emu.clock.freeze()``).
+The clients the emulator makes (``emu.client()``, the pytest fixtures) judge their
+token by it too: moved past the renewal point, the client renews before its next call,
+as it would after that much real time.
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ class Clock:
         if self._frozen_at is not None:
             return self._frozen_at
         return time.time() + self._offset
+
+    def monotonic(self) -> float:
+        """``time.monotonic()``, moved forward by every :meth:`advance` and stopped while
+        frozen: what the token clock of a client made by the emulator reads."""
+        return time.monotonic() + (self.now() - time.time())
 
     def utcnow(self) -> datetime:
         """The emulator's current time as an aware UTC ``datetime``."""

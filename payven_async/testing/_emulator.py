@@ -314,10 +314,16 @@ class PayvenEmulator(_Seeding):
         }
 
     def client(self, **kwargs: Any) -> PayvenClient:
-        """An async ``PayvenClient`` pointed at this emulator; ``kwargs`` go to its constructor."""
+        """An async ``PayvenClient`` pointed at this emulator; ``kwargs`` go to its constructor.
+
+        Its token follows the emulator's :attr:`clock`: ``emu.clock.advance(290)`` makes
+        it renew before its next call, as that much real time would.
+        """
         from .._client import PayvenClient
 
-        return PayvenClient(**{**self.credentials(), **kwargs})
+        client = PayvenClient(**{**self.credentials(), **kwargs})
+        client._pipeline.tokens.follow(self.clock.monotonic, self.clock.now)
+        return client
 
     def revoke_tokens(self) -> None:
         """Invalidate every access and refresh token issued so far."""
@@ -377,10 +383,14 @@ class SyncPayvenEmulator(_Seeding):
         return self.emulator.url
 
     def client(self, **kwargs: Any) -> payven_sync.PayvenClient:
-        """A blocking ``payven_sync.PayvenClient`` pointed at this emulator."""
+        """A blocking ``payven_sync.PayvenClient`` pointed at this emulator; its token
+        follows the emulator's clock, as :meth:`PayvenEmulator.client`'s does."""
         from payven_sync import PayvenClient
 
-        return PayvenClient(**{**self.emulator.credentials(), **kwargs})
+        client = PayvenClient(**{**self.emulator.credentials(), **kwargs})
+        clock = self.emulator.clock
+        client._client._pipeline.tokens.follow(clock.monotonic, clock.now)
+        return client
 
     def drain_webhooks(self, timeout: float | None = 30.0) -> None:
         """Block until every webhook delivery is delivered or has given up.
