@@ -289,14 +289,14 @@ def _text_encoder(
     ``'},"card":{"holderName":'`` is one piece. A text goes through the C function that
     the encoder calls for one (``json.encoder.encode_basestring``, which
     ``ensure_ascii=False`` uses; a public name of the module, though undocumented), an
-    ``int`` through ``int.__repr__`` as in the encoder, and any other value (a
-    ``bool``, a mapping, ...) through the encoder itself. Per field, in declaration
-    order (``q`` raises ``TypeError`` for a value that is not text: then the dict and
-    the encoder write the whole body, so odd values are theirs to write)::
+    ``int`` (exactly) through ``str``, which gives what the encoder's ``int.__repr__``
+    gives, and any other value (a ``bool``, a mapping, ...) through the encoder itself.
+    Per field, in declaration order (``q`` raises ``TypeError`` for a value of a ``str``
+    field that is not text: then the dict and the encoder write the whole body, so odd
+    values are theirs to write)::
 
-        v3 = obj.external_id
-        if v3 is not None:
-            parts += (',"externalId":', q(v3))
+        if (v10 := obj.external_id) is not None:
+            parts += (',"externalId":', q(v10))
 
     A model inside, or an array of them, is written inline, as :func:`encoder` builds
     its dict inline. A comma is decided here where the fields before it settle it, and
