@@ -29,6 +29,7 @@ from typing import Any, Literal, TypeVar
 
 from . import _rules as rules
 from ._hooks import lenient_enum_hook
+from ._meta import store_meta_in_items
 from .errors import DecodeError, PageFetchError, PayvenError, Problem, ValidationError
 
 __all__ = ["MAX_PAGE_SIZE", "Kind", "page_query", "paginate", "query_filters"]
@@ -256,6 +257,8 @@ async def paginate(
                 if _has_next(page, number, page_size)
                 else None
             )
+            # Each item tells the exchange its page came in (the page's .meta).
+            store_meta_in_items(page.items, getattr(page, "_payven_meta", None))
             for item in page.items:
                 yield item
             # Let this page go before waiting for the next: only that one is held meanwhile.

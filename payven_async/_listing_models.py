@@ -328,7 +328,7 @@ class TransactionPage(_Page):
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
-class TransactionHistoryEntry(_Model):
+class TransactionHistoryEntry(_Answer):
     """One status change of a transaction (``TransactionHistoryDto``), oldest first."""
 
     id: str | None = None
@@ -372,7 +372,7 @@ class RefundSibling(_Model):
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
-class Refund(_Model):
+class Refund(_Answer):
     """One refund (``RefundListItemDto``, or ``RefundDetailDto`` with its extra fields)."""
 
     id: str
@@ -411,7 +411,7 @@ class RefundPage(_Page):
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
-class Settlement(_Model):
+class Settlement(_Answer):
     """One settlement: what the bank pays out for a merchant's period (``SettlementDto``)."""
 
     id: str
@@ -445,7 +445,7 @@ class SettlementPage(_Page):
 
 
 @attrs.frozen(kw_only=True, slots=False, repr=False, eq=False)
-class Chargeback(_Model):
+class Chargeback(_Answer):
     """One chargeback (``ChargebackDto``)."""
 
     id: str

@@ -39,7 +39,7 @@ from . import _validate as validate
 from ._auth import TokenManager
 from ._config import ClientConfig, Timeout
 from ._http import Answer, Request
-from ._meta import meta_of
+from ._meta import meta_of, store_meta, store_meta_in_items
 from ._operations import ModelRef, Operation, Retry
 from ._redact import scrub
 from ._responses import (
@@ -54,7 +54,7 @@ from ._retry import RetryPolicy
 from ._throttle import Throttle, server_pause
 from ._transport import Transport
 from .errors import ClientClosedError, PayvenError, Problem, RateLimitError, ValidationError
-from .models import Token, _Answer
+from .models import Token
 from .stores import RateLimiter, TokenStore
 
 if TYPE_CHECKING:
@@ -65,10 +65,6 @@ __all__ = ["OnRetry", "Pipeline", "RetryDetails"]
 T = TypeVar("T")
 
 logger = logging.getLogger("payven.retry")
-
-# Stores what a result's meta is made of in its slot (answer models are frozen): the
-# slot's own setter, a C call, 0.7k instructions (object.__setattr__: 1.2k).
-_store_meta: Callable[[Any, Any], None] = _Answer.__dict__["_payven_meta"].__set__
 
 
 @attrs.frozen
@@ -280,20 +276,20 @@ class Pipeline:
                         raise outcome
                     result = outcome
                 # What .meta is built from, on first read (see _meta): a tuple, a store.
-                try:  # noqa: SIM105 - a try costs nothing; contextlib.suppress two calls
-                    _store_meta(
-                        result,
-                        (
-                            answer,
-                            number,
-                            time.monotonic() - started,
-                            wire.headers.get("X-Correlation-Id"),
-                            request.call,
-                            request.idempotency_key,
-                        ),
-                    )
+                exchange = (
+                    answer,
+                    number,
+                    time.monotonic() - started,
+                    wire.headers.get("X-Correlation-Id"),
+                    request.call,
+                    request.idempotency_key,
+                )
+                try:
+                    store_meta(result, exchange)
                 except TypeError:
-                    pass  # not an answer model (a plain list): it has no .meta
+                    # Not an answer model: a plain list of them (a transaction's
+                    # history), whose entries each tell the exchange they came in.
+                    store_meta_in_items(result, exchange)
                 return result  # type: ignore[no-any-return]
             number += 1
             if delay:

@@ -435,3 +435,38 @@ def test_the_blocking_client_lists_and_reconciles(payven_sync_emulator: Any) -> 
         assert list(client.list_refunds()) == []
         assert list(client.list_chargebacks()) == []
         assert [s.transaction_count for s in client.list_settlements()] == [250]
+
+
+# --- .meta of listed items ----------------------------------------------------------------------
+
+
+async def test_listed_items_carry_the_meta_of_the_page_they_came_in(checked: Checked) -> None:
+    """Every listed transaction, refund, settlement and history entry has a .meta: the
+    exchange of its page (its correlation id, status 200, the call's name)."""
+    emu, client = checked.emu, checked.client
+    ids = emu.ledger.add_payments(5, start=DAY)
+    listed = [t async for t in client.list_transactions(page_size=2)]
+    assert [t.id for t in listed] == ids
+    pages = [r.correlation_id for r in emu.requests if r.route == "list_transactions"]
+    assert len(pages) == 3
+    metas = [t.meta for t in listed]
+    assert all(meta is not None and meta.status == 200 for meta in metas)
+    assert all(meta is not None and meta.call == "list_transactions" for meta in metas)
+    assert [meta.correlation_id for meta in metas if meta is not None] == [
+        pages[0], pages[0], pages[1], pages[1], pages[2],
+    ]  # fmt: skip
+    await client.refund(ids[0], RefundRequest(amount=100))
+    (refund,) = [r async for r in client.list_refunds()]
+    (settlement, *_) = [s async for s in client.list_settlements()]
+    history = await client.get_transaction_history(ids[0])
+    for item, route in ((refund, "list_refunds"), (settlement, "list_settlements")):
+        assert item.meta is not None
+        assert (
+            item.meta.correlation_id
+            == [r for r in emu.requests if r.route == route][-1].correlation_id
+        )
+    history_id = [r for r in emu.requests if r.route == "transaction_history"][-1].correlation_id
+    assert [entry.meta.correlation_id for entry in history if entry.meta is not None] == [
+        history_id
+    ] * len(history)
+    assert len(history) == 2

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from mypy import api
 
+pytest_plugins = ["pytester"]  # runs the README's pytest examples in a fresh project
+
 ROOT = Path(__file__).resolve().parent.parent
 STUBS = Path(__file__).parent / "data" / "readme_stubs"
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -66,3 +68,17 @@ def test_the_readme_examples_pass_mypy_strict(tmp_path: Path) -> None:
     if status != 0:
         shown = stdout.replace(str(tmp_path) + "/", "")
         pytest.fail(f"mypy --strict on README.md's python blocks:\n{shown}{stderr}")
+
+
+@pytest.mark.parametrize("test_name", ["test_checkout", "test_refund_in_a_script"])
+def test_the_readme_pytest_examples_pass_in_asyncio_strict_mode(
+    pytester: pytest.Pytester, test_name: str
+) -> None:
+    """The README's pytest examples (async and blocking fixtures), copied as they are,
+    pass in a fresh project in pytest-asyncio's strict mode, warnings as errors."""
+    (example,) = [block for block in python_blocks() if f"def {test_name}(" in block]
+    pytester.makepyfile(example)
+    pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-W", "error", "-o", "asyncio_mode=strict",
+        "-o", "asyncio_default_fixture_loop_scope=function",
+    ).assert_outcomes(passed=1)  # fmt: skip
