@@ -142,6 +142,13 @@ class AiohttpTransport:
                     payload = await self._read(response)
                 # tuple.__new__: the named tuple's Python __new__ costs 1.5k more.
                 answer = _new(Answer, (response.status, response.headers, payload))
+        except aiohttp.ClientProxyConnectionError as exc:
+            scrub(exc)  # aiohttp's finished frames held the body and the headers
+            raise PayvenConnectionError(
+                f"cannot connect to the proxy {exc.host}:{exc.port}: "
+                f"{exc.os_error.strerror or type(exc).__name__}",
+                request_sent=False,
+            ) from exc
         except aiohttp.ClientConnectorError as exc:
             scrub(exc)  # aiohttp's finished frames held the body and the headers
             raise PayvenConnectionError(

@@ -238,3 +238,21 @@ async def test_cancelling_mid_batch_leaves_nothing_behind() -> None:
             assert session is not None
             assert not session.connector._acquired  # type: ignore[union-attr]
         assert seen < len(transaction_ids)
+
+
+async def test_an_unreachable_proxy_is_named_in_the_error(emulator: PayvenEmulator) -> None:
+    """A proxy that refuses connections: the error names the proxy (not the API host),
+    without the proxy's credentials, and says the request was never sent."""
+    import socket
+
+    with socket.socket() as probe:  # a loopback port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proxy = f"http://user:s3cret-pass@127.0.0.1:{port}"
+    async with emulator.client(proxy=proxy, max_retries=0) as client:
+        with pytest.raises(PayvenConnectionError) as caught:
+            await client.token()
+    message = str(caught.value)
+    assert message.startswith(f"cannot connect to the proxy 127.0.0.1:{port}: ")
+    assert "s3cret-pass" not in message
+    assert caught.value.request_sent is False
