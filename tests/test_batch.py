@@ -263,13 +263,15 @@ async def test_a_429_pauses_the_whole_batch_once(fake_payven: FakePayven) -> Non
                 everyone_in.set()
             await everyone_in.wait()
             if transaction_id == "tx-00000" and window_end is None:
-                window_end = loop.time() + 1.0
-                return problem(429, "rate_limit_exceeded", **{"Retry-After": "1"})
+                # A short Retry-After (the header may carry a fraction): the client's
+                # pause is real time, and the test's point is that nobody sends in it.
+                window_end = loop.time() + 0.3
+                return problem(429, "rate_limit_exceeded", **{"Retry-After": "0.3"})
             # Answer the others only once the client has surely seen the 429.
             await asyncio.sleep(0.2)
         elif loop.time() < window_end:
             early.append(transaction_id)
-            return problem(429, "rate_limit_exceeded", **{"Retry-After": "1"})
+            return problem(429, "rate_limit_exceeded", **{"Retry-After": "0.3"})
         return web.json_response(query_answer(transaction_id))
 
     fake_payven.overrides["query"] = limiter
