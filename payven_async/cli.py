@@ -77,8 +77,8 @@ _NUMBER_RE = re.compile(r"^-\d")  # a negative number is a value, not an option
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok; 1 the API or the network said no (a decline, an unknown id, a "
-    "timeout); 2 a usage error (bad arguments, missing credentials, invalid input); "
-    "130 interrupted (Ctrl-C)."
+    "timeout); 2 a usage error (bad arguments, missing credentials, invalid input, or a "
+    "request the service refused as invalid, a 400); 130 interrupted (Ctrl-C)."
 )
 CREDENTIALS_HELP = (
     "Credentials come from PAYVEN_CLIENT_ID, PAYVEN_CLIENT_SECRET and PAYVEN_SLUG (and "
@@ -384,10 +384,10 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument(
         "--seed-mismatches",
         type=_seed_mismatches,
-        default={},
+        default=None,
         metavar="KIND=N,...",
         help="plant Payven/bank disagreements, e.g. status=2,amount=1 (kinds: status, "
-        "amount, captured_amount, currency, external_missing)",
+        "amount, captured_amount, currency, external_missing) (default: none)",
     )
     emulator.add_argument(
         "--seed-ids", default=None, metavar="FILE", help="write the seeded ids to FILE"
@@ -677,13 +677,15 @@ async def _cmd_pay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 )
             )
             session_id = session.session_id or ""
-            say(err, f"created checkout session {session_id}", style=(DIM,))
         # What the answer may echo of the card is masked in whatever this prints.
         sent = (args.card_number, args.card_cvv)
         try:
             result = await client.pay(session_id, request, idempotency_key=args.idempotency_key)
         except PayvenError as error:
+            # One stderr line for a failure: the session id is in the error JSON.
             raise _WithContext(error, {"session_id": session_id}, sent) from error
+    if args.session is None:
+        say(err, f"created checkout session {session_id}", style=(DIM,))
     # The pay answer carries few fields: print what it says, not nulls for the rest.
     data = {"session_id": session_id, **to_json(result, drop_none=True)}
     _print_json(redact_data(data, sent), out)
@@ -714,10 +716,12 @@ def _read_ids(source: str) -> list[str]:
 
 
 async def _cmd_query_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ._progress import ProgressBar
+    from ._progress import ProgressBar, _is_terminal
 
     ids = _read_ids(args.source)
-    show_bar = args.progress is not False
+    # As --help says: drawn when stderr is a terminal, or when --progress asks for it;
+    # otherwise nothing at all (not even a final line).
+    show_bar = _is_terminal(err) if args.progress is None else args.progress
     failures = 0
 
     def progress(outcome: QueryOutcome) -> None:
@@ -725,7 +729,7 @@ async def _cmd_query_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -
 
     async with _client(args, ids) as client:
         # Started once the client is ready: the rate and the ETA count queries only.
-        bar = ProgressBar(len(ids), err, animate=args.progress)
+        bar = ProgressBar(len(ids), err, animate=show_bar)
         try:
             async for outcome in client.query_many(
                 ids, concurrency=args.concurrency, ordered=args.ordered, progress=progress

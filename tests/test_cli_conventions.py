@@ -381,3 +381,94 @@ def _read_until_closed(fd: int) -> Iterator[bytes]:
         if not chunk:
             return
         yield chunk
+
+
+# --- issue 17 audit: the progress bar's ETA, and the surprises it found -------------------------
+
+
+def _ids_file(tmp_path: Path, count: int) -> Path:
+    ids = tmp_path / "ids.txt"
+    ids.write_text(
+        "".join(f"3c90c3cc-0d44-4b50-8888-{n:012d}\n" for n in range(count)), encoding="utf-8"
+    )
+    return ids
+
+
+def test_query_batch_progress_shows_the_eta_in_a_real_run(tmp_path: Path) -> None:
+    """`payven query-batch --progress` with stderr piped: the bar shows an ETA while it runs
+    and ends with the full count and the time taken."""
+    ids = _ids_file(tmp_path, 50)
+    process = subprocess.run(  # noqa: S603 - our own command; bytes: keep the \r as they are
+        [*COMMAND, "query-batch", "--emulator", "--progress", str(ids)],
+        capture_output=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    err = process.stderr.decode()
+    assert process.returncode == 0, err
+    assert len(process.stdout.splitlines()) == 50
+    frames = err.split("\r")
+    assert any(" ETA " in frame for frame in frames), err
+    assert frames[-1].startswith("[##############################] 50/50 100%"), err
+    assert " in " in frames[-1]
+    assert frames[-1].endswith("\n")
+    assert "\n" not in err[:-1]  # drawn in place: one line in the end
+    assert "\x1b[" not in err  # not a terminal: no colours
+
+
+def test_query_batch_draws_its_bar_with_the_eta_on_a_terminal(tmp_path: Path) -> None:
+    """With stderr on a terminal and no option, the bar is drawn, ETA included."""
+    # Few ids: the helper reads stdout only at the end, so it must fit in a pipe's buffer.
+    ids = _ids_file(tmp_path, 10)
+    shown, out = _stderr_on_a_tty(["query-batch", "--emulator", str(ids)], {"NO_COLOR": "1"})
+    assert len(out.splitlines()) == 10
+    assert " ETA " in shown
+    assert "10/10 100%" in shown
+
+
+def test_query_batch_writes_no_bar_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
+    """As its help says: without --progress and with stderr piped, no bar at all."""
+    help_text = " ".join(run("query-batch", "--help").stdout.split())
+    assert "(default: when stderr is a terminal)" in help_text
+    ids = _ids_file(tmp_path, 5)
+    for argv in ([], ["--no-progress"]):
+        process = run("query-batch", "--emulator", *argv, str(ids))
+        assert process.returncode == 0, process.stderr
+        assert len(process.stdout.splitlines()) == 5
+        assert process.stderr == "", argv
+
+
+def test_emulator_help_shows_a_readable_default_for_seed_mismatches() -> None:
+    """`payven emulator --help` says the mismatches default is none, not a Python {}."""
+    help_text = " ".join(run("emulator", "--help").stdout.split())
+    assert "external_missing) (default: none)" in help_text
+    assert "{}" not in help_text
+
+
+def test_the_exit_code_help_says_a_refused_400_exits_2() -> None:
+    """--help's exit codes name a request the service refuses as invalid (a 400) under 2,
+    and such a request does exit 2."""
+    for argv in (["--help"], ["pay", "--help"], ["query-batch", "--help"]):
+        text = " ".join(run(*argv).stdout.split())
+        assert "2 a usage error (bad arguments, missing credentials, invalid input, or a " in text
+        assert "request the service refused as invalid, a 400)" in text
+    refused = run("pay", "--emulator", "--amount", "50")
+    assert refused.returncode == 2
+    assert error_of(refused)["status"] == 400
+
+
+def test_a_declined_pay_prints_one_stderr_line_and_the_session_in_its_json() -> None:
+    """A declined `payven pay` without --session: exit 1, one stderr line (the error), the
+    created session's id in the error JSON; a paid one still names its session on stderr."""
+    declined = run("pay", "--emulator", "--amount", "15000", "--card-number", "4546711000000005")
+    error = error_of(declined)  # checks: exactly one stderr line, no traceback
+    assert declined.returncode == 1
+    assert error["type"] == "PaymentDeclinedError"
+    assert error["code"] == "do_not_honor"
+    assert json.loads(declined.stdout)["session_id"]
+    assert "created checkout session" not in declined.stderr
+    paid = run("pay", "--emulator", "--amount", "15000")
+    assert paid.returncode == 0, paid.stderr
+    session_id = json.loads(paid.stdout)["session_id"]
+    assert paid.stderr == f"payven: created checkout session {session_id}\n"

@@ -33,6 +33,8 @@ from payven_async import (
 )
 from payven_async.testing import PayvenEmulator
 from tests.test_pipeline import (
+    CVV,
+    PAN,
     SESSION_ID,
     TRANSACTION_ID,
     Service,
@@ -690,3 +692,191 @@ def test_verify_webhook_reads_the_secret_from_the_environment(
 
 def _signed(headers: Any) -> tuple[str, str]:
     return headers["X-Payven-Timestamp"], headers["X-Payven-Signature"]
+
+
+# --- issue 17 audit: the points tested more weakly than the issue asks ---------------------------
+
+
+def _rate_limited(delay: str) -> Answer:
+    return problem(429, "rate_limit_exceeded", **{"Retry-After": delay})
+
+
+async def test_a_batch_meeting_a_429_logs_its_pause_with_the_delay(
+    client: PayvenClient, service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    """query_many meeting a 429 logs 'rate limited (429); pausing <delay> s' at INFO."""
+    service.script = [answering(_rate_limited("0.05")), answering(query_answer())]
+    with caplog.at_level(logging.INFO, logger="payven"):
+        outcomes = [outcome async for outcome in client.query_many([TRANSACTION_ID])]
+    assert [outcome.error for outcome in outcomes] == [None]
+    pauses = [
+        record
+        for record in caplog.records
+        if record.name == "payven.retry" and "rate limited (429)" in record.getMessage()
+    ]
+    assert [record.levelno for record in pauses] == [logging.INFO]
+    assert pauses[0].getMessage() == "query: rate limited (429); pausing 0.05 s"
+
+
+async def test_a_client_with_a_rate_limiter_logs_a_429_pause_with_the_delay(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client holding a rate limiter logs the 429 pause it shares, with its delay."""
+    from payven_async.stores import MemoryRateLimiter
+
+    service.script = [answering(_rate_limited("0.05")), answering(query_answer())]
+    async with PayvenClient(
+        "cid",
+        "csecret",
+        "acme",
+        transport=MemoryTransport(service),
+        rate_limiter=MemoryRateLimiter(),
+    ) as limited:
+        with caplog.at_level(logging.INFO, logger="payven"):
+            await limited.query(TRANSACTION_ID)
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert "query: rate limited (429); pausing 0.05 s" in messages
+
+
+def test_payven_log_debug_shows_the_http_exchanges_without_secrets() -> None:
+    """PAYVEN_LOG=debug in a subprocess: method, path, status and correlation id of each
+    request on stderr; no client secret, token or card number anywhere in it."""
+    code = f"""
+import asyncio
+from payven_async import CheckoutSessionRequest, Money, Card, PayRequest
+from payven_async.testing import PayvenEmulator
+async def main():
+    async with PayvenEmulator(client_secret="sk_topsecret_123") as emu:
+        async with emu.client() as client:
+            created = await client.create_checkout_session(
+                CheckoutSessionRequest(amount=15000, currency="TRY", external_id="O-1"))
+            card = Card("Test Kullanici", "{PAN}", "12", "2030", "{CVV}")
+            result = await client.pay(created.session_id,
+                                      PayRequest(amount=Money(15000), card=card, external_id="O-1"))
+            token = (await client.token()).access_token
+            print(result.meta.correlation_id)
+            print(token)
+asyncio.run(main())
+"""
+    env = {**os.environ, "PAYVEN_LOG": "debug"}
+    done = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    correlation_id, token = done.stdout.split()
+    debug = [line for line in done.stderr.splitlines() if " DEBUG payven" in line]
+    assert debug, done.stderr
+    pay_lines = [line for line in debug if "/pay" in line and correlation_id in line]
+    assert pay_lines, done.stderr
+    assert any(
+        line.split(": ", 1)[1].startswith("POST /api/v1/checkout/sessions/") and "-> 200" in line
+        for line in pay_lines
+    ), pay_lines
+    assert any("/token" in line for line in debug), debug
+    for secret in ("sk_topsecret_123", token, PAN, "Test Kullanici"):
+        assert secret not in done.stderr
+
+
+async def test_throttle_waits_and_pauses_are_events_on_the_calls_span(service: Service) -> None:
+    """A batch query meeting a 429: payven.throttle_pause then payven.throttle_wait on its span."""
+    pytest.importorskip("opentelemetry.sdk")
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    service.script = [answering(_rate_limited("0.05")), answering(query_answer())]
+    async with PayvenClient(
+        "cid",
+        "csecret",
+        "acme",
+        transport=MemoryTransport(service),
+        tracer_provider=tracer_provider,
+    ) as client:
+        outcomes = [outcome async for outcome in client.query_many([TRANSACTION_ID])]
+    assert [outcome.error for outcome in outcomes] == [None]
+    (query,) = [span for span in exporter.get_finished_spans() if span.name == "payven.query"]
+    events = [event.name for event in query.events]
+    assert "payven.throttle_pause" in events
+    assert "payven.throttle_wait" in events
+    assert events.index("payven.throttle_pause") < events.index("payven.throttle_wait")
+    (pause,) = [event for event in query.events if event.name == "payven.throttle_pause"]
+    assert pause.attributes is not None
+    assert pause.attributes["payven.delay"] == pytest.approx(0.05)
+    (wait,) = [event for event in query.events if event.name == "payven.throttle_wait"]
+    assert wait.attributes is not None
+    assert wait.attributes["payven.call"] == "query"
+    tracer_provider.shutdown()
+
+
+def test_the_sync_client_sends_every_request_through_a_real_proxy() -> None:
+    """payven_sync.PayvenClient(proxy=...) routes token and vpos requests through the proxy."""
+    import threading
+
+    import payven_sync
+    from payven_async.testing import SyncPayvenEmulator
+
+    proxy = ForwardingProxy()
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    urls: list[str] = []
+    stop = loop.create_future()
+
+    async def serve() -> None:
+        async with proxy as url:
+            urls.append(url)
+            loop.call_soon(ready.set)
+            await stop
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),))
+    thread.start()
+    try:
+        assert ready.wait(10)
+        with (
+            SyncPayvenEmulator() as emu,
+            payven_sync.PayvenClient(
+                emu.client_id,
+                emu.client_secret,
+                emu.slug,
+                identity_url=emu.url,
+                vpos_url=emu.url,
+                proxy=urls[0],
+            ) as client,
+        ):
+            created = client.create_checkout_session(
+                payven_sync.CheckoutSessionRequest(amount=15000, currency="TRY", external_id="O-1")
+            )
+            assert created.session_id is not None
+            result = client.pay(created.session_id, pay_request())
+    finally:
+        loop.call_soon_threadsafe(stop.set_result, None)
+        thread.join(10)
+        loop.close()
+    assert result.is_success
+    assert f"POST {emu.url}/api/v1/auth/{emu.slug}/token" in proxy.seen
+    assert f"POST {emu.url}/api/v1/checkout/sessions/{created.session_id}/pay" in proxy.seen
+
+
+@pytest.mark.parametrize("ca_bundle", ["ca.pem", "path"])
+async def test_session_with_ca_bundle_is_an_error(ca_bundle: str, tmp_path: Any) -> None:
+    """session= together with ca_bundle= (a str or a path) raises ConfigurationError."""
+    import aiohttp
+
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("not read\n")
+    value: Any = str(bundle) if ca_bundle == "ca.pem" else bundle
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(ConfigurationError, match="ca_bundle"):
+            PayvenClient("c", "s", "acme", session=session, ca_bundle=value)
+
+
+def test_the_sync_client_has_no_session_to_combine_with_ca_bundle(tmp_path: Any) -> None:
+    """payven_sync takes no session= (its session lives on its own loop): passing one with
+    ca_bundle= is refused at once rather than ignored."""
+    import payven_sync
+
+    with pytest.raises(TypeError, match="session"):
+        payven_sync.PayvenClient(  # type: ignore[call-arg]
+            "c", "s", "acme", session=object(), ca_bundle=str(tmp_path / "ca.pem")
+        )

@@ -179,3 +179,50 @@ def test_the_readme_payven_sync_env_example_runs(pytester: pytest.Pytester) -> N
     example = readme[start + len("```python\n") : readme.index("```", start + 3)]
     pytester.makepyfile(example)
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_the_plugin_fails_an_async_test_whose_scripted_answer_was_never_used(
+    pytester: pytest.Pytester,
+) -> None:
+    """With the async payven_emulator fixture (pytest-asyncio strict mode) an unused
+    scripted answer fails the test too, naming it; a test using it passes."""
+    pytester.makepyfile(
+        textwrap.dedent(
+            """
+            import pytest
+
+            import payven_async
+
+
+            @pytest.mark.asyncio
+            async def test_leaves_one(payven_emulator):
+                payven_emulator.faults.answer_next("pay", 422, code="bank_declined")
+
+
+            @pytest.mark.asyncio
+            async def test_uses_it(payven_emulator, payven_client):
+                payven_emulator.faults.answer_next("token", 401, code="invalid_credentials")
+                with pytest.raises(payven_async.AuthenticationError):
+                    await payven_client.token()
+            """
+        )
+    )
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "asyncio_mode=strict",
+        "-o",
+        "asyncio_default_fixture_loop_scope=function",
+        "-W",
+        "error",
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*payven_emulator: scripted emulator answers were never used*"
+            "pay: answer 422 bank_declined*"
+        ]
+    )
+    result.stdout.fnmatch_lines(["*FAILED*test_leaves_one*"])
+    result.stdout.fnmatch_lines(["asyncio: mode=*STRICT*"])
