@@ -4,10 +4,12 @@ On a terminal it redraws one line in place, at most ten times a second::
 
     [##############----------------]  1412/3000  47%  2210/s  ETA 0.7s  3 failed
 
-(coloured when the terminal takes colour, see :mod:`payven_async._term`). Anywhere
-else (a pipe, a file, a CI log) it stays silent until :meth:`close`, which writes the
-final line once, so logs get one summary instead of a wall of ``\\r``. :meth:`clear`
-erases a drawn bar instead, for a run that stops early (its reader went away).
+(coloured when the terminal takes colour, see :mod:`payven_async._term`). Made with
+``animate=False`` it stays silent until :meth:`close`, which writes the final line
+once. The commands draw it when stderr is a terminal or ``--progress`` asks (then it
+redraws in place even into a pipe) and write nothing of it otherwise
+(:func:`bar_wanted`). :meth:`clear` erases a drawn bar, for a run that stops early
+(its reader went away).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import TextIO
 
 from ._term import GREEN, RED, paint, wants_colour
 
-__all__ = ["ProgressBar"]
+__all__ = ["ProgressBar", "bar_wanted", "is_terminal"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -42,7 +44,7 @@ class ProgressBar:
         self.done = 0
         self.failed = 0
         self._stream = stream
-        self._animate = _is_terminal(stream) if animate is None else animate
+        self._animate = is_terminal(stream) if animate is None else animate
         self._colour = wants_colour(stream) if colour is None else colour
         self._drawn = 0  # characters of the line on screen, for clear()
         self._width = width
@@ -122,7 +124,15 @@ def _duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def _is_terminal(stream: TextIO) -> bool:
+def bar_wanted(stream: TextIO, asked: bool | None) -> bool:
+    """Whether a command draws its bar on ``stream``: as ``--progress`` /
+    ``--no-progress`` ask (``asked``), else when the stream is a terminal; a command
+    that draws none writes nothing of it, not even a final line."""
+    return is_terminal(stream) if asked is None else asked
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal (False for anything without ``isatty``)."""
     try:
         return stream.isatty()
     except (AttributeError, ValueError):

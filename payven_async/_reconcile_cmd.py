@@ -355,7 +355,7 @@ async def run(
     err: TextIO,
 ) -> int:
     """Reconcile, write the items and the summary; the exit code (1: some queries failed)."""
-    from ._progress import ProgressBar
+    from ._progress import ProgressBar, bar_wanted
 
     checkpoint = Checkpoint(args.checkpoint) if args.checkpoint else None
     done: set[str] = set()
@@ -371,7 +371,8 @@ async def run(
         del given
     if total is not None and done:
         total = max(total - len(done), 0)  # the bar counts this run's queries
-    bar = ProgressBar(total, err, animate=args.progress)
+    show_bar = bar_wanted(err, args.progress)  # as --help says; the summary is always shown
+    bar = ProgressBar(total, err, animate=show_bar)
     summary = Summary()
     writer = None if checkpoint is not None else _Writer(out, args.format)
     window: dict[str, Any] = {}
@@ -401,7 +402,7 @@ async def run(
     finally:
         if checkpoint is not None:
             checkpoint.close()
-        if args.progress is not False:
+        if show_bar:
             bar.close()
     if checkpoint is not None:
         writer = _Writer(out, args.format)

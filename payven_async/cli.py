@@ -716,12 +716,10 @@ def _read_ids(source: str) -> list[str]:
 
 
 async def _cmd_query_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ._progress import ProgressBar, _is_terminal
+    from ._progress import ProgressBar, bar_wanted
 
     ids = _read_ids(args.source)
-    # As --help says: drawn when stderr is a terminal, or when --progress asks for it;
-    # otherwise nothing at all (not even a final line).
-    show_bar = _is_terminal(err) if args.progress is None else args.progress
+    show_bar = bar_wanted(err, args.progress)  # as --help says
     failures = 0
 
     def progress(outcome: QueryOutcome) -> None:

@@ -272,3 +272,20 @@ def test_a_checkpoint_that_cannot_be_opened_exits_2(
     assert code == 2
     assert f"cannot open {tmp_path}" in json.loads(out)["error"]["message"]
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("flag", "bar_shown"), [((), False), (("--progress",), True)])
+def test_the_bar_is_drawn_only_on_a_terminal_or_when_asked(
+    emu: SyncPayvenEmulator,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    flag: tuple[str, ...],
+    bar_shown: bool,
+) -> None:
+    """stderr not a terminal and no --progress: the summary and no bar (not even a final
+    line), as --help says; --progress draws it anyway."""
+    ids = _write(tmp_path / "ids.txt", emu.seed_payments(5))
+    code, _, err = _run(capsys, "reconcile", "--ids", ids, *flag)
+    assert code == 0, err
+    assert "5 transactions: 5 agree" in err
+    assert ("5/5 100%" in err) is bar_shown
