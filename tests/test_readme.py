@@ -70,12 +70,15 @@ def test_the_readme_examples_pass_mypy_strict(tmp_path: Path) -> None:
         pytest.fail(f"mypy --strict on README.md's python blocks:\n{shown}{stderr}")
 
 
-@pytest.mark.parametrize("test_name", ["test_checkout", "test_refund_in_a_script"])
+@pytest.mark.parametrize(
+    "test_name", ["test_checkout", "test_refund_in_a_script", "test_webhooks_arrive"]
+)
 def test_the_readme_pytest_examples_pass_in_asyncio_strict_mode(
     pytester: pytest.Pytester, test_name: str
 ) -> None:
-    """The README's pytest examples (async and blocking fixtures), copied as they are,
-    pass in a fresh project in pytest-asyncio's strict mode, warnings as errors."""
+    """The README's pytest examples (async and blocking fixtures, webhooks end to end),
+    copied as they are, pass in a fresh project in pytest-asyncio's strict mode,
+    warnings as errors."""
     (example,) = [block for block in python_blocks() if f"def {test_name}(" in block]
     pytester.makepyfile(example)
     pytester.runpytest_subprocess(
