@@ -718,6 +718,11 @@ async def test_a_batch_meeting_a_429_logs_its_pause_with_the_delay(
     assert pauses[0].getMessage() == "query: rate limited (429); pausing 0.05 s"
 
 
+def memory_client(service: Service, **options: Any) -> PayvenClient:
+    """A client of the in-memory ``service``, with these constructor options."""
+    return PayvenClient("cid", "csecret", "acme", transport=MemoryTransport(service), **options)
+
+
 async def test_a_client_with_a_rate_limiter_logs_a_429_pause_with_the_delay(
     service: Service, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -725,13 +730,7 @@ async def test_a_client_with_a_rate_limiter_logs_a_429_pause_with_the_delay(
     from payven_async.stores import MemoryRateLimiter
 
     service.script = [answering(_rate_limited("0.05")), answering(query_answer())]
-    async with PayvenClient(
-        "cid",
-        "csecret",
-        "acme",
-        transport=MemoryTransport(service),
-        rate_limiter=MemoryRateLimiter(),
-    ) as limited:
+    async with memory_client(service, rate_limiter=MemoryRateLimiter()) as limited:
         with caplog.at_level(logging.INFO, logger="payven"):
             await limited.query(TRANSACTION_ID)
     messages = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
@@ -787,13 +786,7 @@ async def test_throttle_waits_and_pauses_are_events_on_the_calls_span(service: S
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
     service.script = [answering(_rate_limited("0.05")), answering(query_answer())]
-    async with PayvenClient(
-        "cid",
-        "csecret",
-        "acme",
-        transport=MemoryTransport(service),
-        tracer_provider=tracer_provider,
-    ) as client:
+    async with memory_client(service, tracer_provider=tracer_provider) as client:
         outcomes = [outcome async for outcome in client.query_many([TRANSACTION_ID])]
     assert [outcome.error for outcome in outcomes] == [None]
     (query,) = [span for span in exporter.get_finished_spans() if span.name == "payven.query"]
